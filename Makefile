@@ -1,0 +1,43 @@
+# Quick start: `make demo` and `make test`. Both run `make setup` first, which is idempotent.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm \
+	gdb-multiarch gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf espeak-ng sox
+STAMP := $(VENV)/.setup-done
+
+.PHONY: setup demo test test-fast lint bench clean
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "== installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,quantize]'
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m mcuforge.demo
+
+test: setup
+	$(BIN)/ruff check toolchain tests models
+	$(BIN)/python -m pytest -q tests
+
+# The fast set: no emulator boots.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not qemu and not slow" tests
+
+lint: setup
+	$(BIN)/ruff check toolchain tests models
+
+bench: setup
+	$(BIN)/python -m mcuforge.benchtable docs/benchmarks.md
+
+clean:
+	rm -rf build dist .pytest_cache

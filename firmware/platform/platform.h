@@ -1,0 +1,30 @@
+/* What the protocol server needs from a board: a console UART, sleep, an instruction counter.
+ * One implementation per family under platform/<family>/, chosen by the board file. */
+#ifndef MCUFORGE_PLATFORM_H
+#define MCUFORGE_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void platform_init(void);
+
+/* Blocking write of len bytes to the console UART. */
+void platform_uart_write(const uint8_t *data, size_t len);
+
+/* Copies up to max received bytes (already buffered by the receive interrupt); never blocks. */
+size_t platform_uart_read(uint8_t *buf, size_t max);
+
+/* Sleeps until an interrupt arrives unless received bytes are already waiting. */
+void platform_idle(void);
+
+/* The instruction counter: ticks of a timer the host converts to instructions (the host knows
+ * the tick rate of each target). Stopped while idle so that an emulator can sleep. */
+void platform_counter_start(void);
+uint64_t platform_counter_read(void);
+void platform_counter_stop(void);
+
+/* Provided by the application (app/server.c): fault handlers call it to report text over the
+ * console as a FAULT event; it never returns. */
+void mcuforge_fault(const char *text) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,29 @@
+"""Shared fixtures. Models come from tests/zoo (published models, unmodified copies)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ZOO = Path(__file__).parent / "zoo"
+
+
+@pytest.fixture(scope="session")
+def zoo() -> Path:
+    return ZOO
+
+
+@pytest.fixture(scope="session")
+def an386():  # type: ignore[no-untyped-def]
+    from mcuforge.boards import get_board
+
+    return get_board("mps2-an386")
+
+
+def need_tools(*tools: str) -> None:
+    """Fail (not skip) when a tool `make setup` installs is missing: CI must have it."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing {', '.join(missing)}: run `make setup`")

@@ -1,0 +1,114 @@
+"""The frame format, checked on both sides: Python's encoder against the firmware's C."""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+
+from mcuforge import protocol, resources
+from mcuforge.protocol import Cmd, FrameError
+
+
+@pytest.fixture(scope="module")
+def cframe(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
+    """The firmware's frame.c built for the host."""
+    out = tmp_path_factory.mktemp("frame")
+    (out / "protocol_codes.h").write_text(protocol.c_header())
+    lib = out / "libframe.so"
+    src = resources.firmware_dir() / "app" / "frame.c"
+    subprocess.run(
+        [
+            "cc",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-shared",
+            "-fPIC",
+            f"-I{out}",
+            str(src),
+            "-o",
+            str(lib),
+        ],
+        check=True,
+    )
+    dll = ctypes.CDLL(str(lib))
+    dll.mf_crc32.restype = ctypes.c_uint32
+    dll.mf_crc32.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    dll.mf_cobs_encode.restype = ctypes.c_size_t
+    dll.mf_cobs_encode.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+    ]
+    dll.mf_cobs_decode.restype = ctypes.c_int32
+    dll.mf_cobs_decode.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    return dll
+
+
+def _samples() -> list[bytes]:
+    rng = np.random.default_rng(7)
+    out = [b"", b"\x00", b"\x00\x00", b"\x01" * 253, b"\x01" * 254, b"\x01" * 255, b"\x01" * 600]
+    for n in (1, 5, 100, 254, 255, 508, 520):
+        data = rng.integers(0, 256, n, dtype=np.uint8)
+        data[rng.random(n) < 0.2] = 0
+        out.append(data.tobytes())
+    return out
+
+
+@pytest.mark.parametrize("data", _samples(), ids=lambda d: f"{len(d)}B")
+def test_c_and_python_agree_on_cobs_and_crc(cframe: ctypes.CDLL, data: bytes) -> None:
+    from cobs import cobs
+
+    assert cframe.mf_crc32(data, len(data)) == zlib.crc32(data)
+    buf = ctypes.create_string_buffer(len(data) + len(data) // 254 + 2)
+    n = cframe.mf_cobs_encode(data, len(data), buf, len(buf))
+    assert cobs.decode(buf.raw[:n]) == data
+    encoded = ctypes.create_string_buffer(cobs.encode(data), len(cobs.encode(data)))
+    assert cframe.mf_cobs_decode(encoded, len(encoded)) == len(data)
+    assert encoded.raw[: len(data)] == data
+
+
+def test_c_cobs_refuses_a_too_small_buffer(cframe: ctypes.CDLL) -> None:
+    buf = ctypes.create_string_buffer(10)
+    assert cframe.mf_cobs_encode(b"\x01" * 20, 20, buf, 10) == 0
+
+
+def test_frame_roundtrip_and_damage_detection() -> None:
+    wire = protocol.encode(Cmd.SET_INPUT, 7, b"\x00\x01payload\x00")
+    assert wire[0] == 0 and wire[-1] == 0 and 0 not in wire[1:-1]
+    frame = protocol.decode(wire[1:-1])
+    assert (frame.cmd, frame.seq, frame.payload) == (Cmd.SET_INPUT, 7, b"\x00\x01payload\x00")
+    damaged = bytearray(wire[1:-1])
+    damaged[5] ^= 0x10
+    with pytest.raises(FrameError):
+        protocol.decode(bytes(damaged))
+    from cobs import cobs
+
+    with pytest.raises(FrameError, match="shorter than a header"):
+        protocol.decode(cobs.encode(b"\x01\x02"))
+    with pytest.raises(FrameError, match="bad COBS"):
+        protocol.decode(wire[1:4])
+
+
+def test_payload_limit() -> None:
+    with pytest.raises(ValueError, match="exceeds"):
+        protocol.encode(Cmd.PING, 0, bytes(protocol.MAX_PAYLOAD + 1))
+
+
+def test_generated_header_has_every_code() -> None:
+    header = protocol.c_header()
+    for cmd in Cmd:
+        assert f"#define MF_CMD_{cmd.name} 0x{cmd.value:02X}" in header
+
+
+def test_fill_pattern_is_stable() -> None:
+    # The stream must never change silently: the firmware computes the same words.
+    assert protocol.fill_pattern(1, 8).hex() == protocol.fill_pattern(1, 12)[:8].hex()
+    assert protocol.fill_pattern(1, 3) == protocol.fill_pattern(1, 4)[:3]
+    assert protocol.fill_pattern(1, 16) != protocol.fill_pattern(2, 16)

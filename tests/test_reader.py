@@ -1,0 +1,103 @@
+"""The model reader: typed IR from real models, clear rejections of bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+import pytest
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+from mcuforge.compiler.ops import check_graph
+from mcuforge.errors import ModelError, UnsupportedModelError
+from mcuforge.model import parse_model, read_model
+
+
+def _rewrite(path: Path, mutate) -> bytes:  # type: ignore[no-untyped-def]
+    """Re-serialize a model after mutating its object tree (for malformed-model cases)."""
+    model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(path.read_bytes(), 0))
+    mutate(model)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_reads_hello_world(zoo: Path) -> None:
+    g = read_model(zoo / "hello_world_int8.tflite")
+    assert [op.opcode for op in g.operators] == ["FULLY_CONNECTED"] * 3
+    inp = g.tensors[g.inputs[0]]
+    assert inp.shape == (1, 1) and inp.dtype == "int8"
+    assert inp.zero_point == -128 and abs(inp.scale - 0.0244801) < 1e-6
+    weights = g.tensors[g.operators[1].inputs[1]]
+    assert weights.is_const and weights.data.shape == (16, 16) and weights.data.dtype == np.int8
+    assert g.operators[0].options["fused_activation_function"] == "RELU"
+
+
+def test_per_channel_quantization_is_read(zoo: Path) -> None:
+    g = read_model(zoo / "person_detect.tflite")
+    conv = next(op for op in g.operators if op.opcode == "CONV_2D")
+    w = g.tensors[conv.inputs[1]]
+    assert w.quant.per_channel and len(w.quant.scale) == w.shape[0]
+    assert conv.options["padding"] in ("SAME", "VALID")
+
+
+def test_rejects_a_file_that_is_not_tflite(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.tflite"
+    bad.write_text("this is not a model at all")
+    with pytest.raises(ModelError, match="not a TensorFlow Lite model"):
+        read_model(bad)
+
+
+def test_rejects_a_truncated_file(zoo: Path) -> None:
+    data = (zoo / "person_detect.tflite").read_bytes()
+    with pytest.raises(ModelError, match="truncated or corrupt"):
+        parse_model(data[: len(data) // 3], "person_detect")
+
+
+def test_rejects_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no such file"):
+        read_model(tmp_path / "absent.tflite")
+
+
+def test_rejects_several_subgraphs(zoo: Path) -> None:
+    data = _rewrite(zoo / "hello_world_int8.tflite", lambda m: m.subgraphs.append(m.subgraphs[0]))
+    with pytest.raises(ModelError, match="2 subgraphs"):
+        parse_model(data, "two_subgraphs")
+
+
+def test_float_model_is_refused_with_the_tensors_and_a_hint(zoo: Path) -> None:
+    g = read_model(zoo / "hello_world_float.tflite")
+    with pytest.raises(UnsupportedModelError) as exc:
+        check_graph(g)
+    text = str(exc.value)
+    assert "float32 weights" in text and "float32 activations" in text
+    assert "mcuforge quantize" in text
+
+
+def test_unsupported_ops_are_all_listed_with_nodes(zoo: Path) -> None:
+    def make_sin(model: fb.ModelT) -> None:
+        model.operatorCodes[0].builtinCode = fb.BuiltinOperator.SIN
+        model.operatorCodes[0].deprecatedBuiltinCode = fb.BuiltinOperator.SIN
+
+    g = parse_model(_rewrite(zoo / "hello_world_int8.tflite", make_sin), "sin_model")
+    with pytest.raises(UnsupportedModelError) as exc:
+        check_graph(g)
+    assert "SIN is not supported (nodes 0, 1, 2)" in str(exc.value)
+    assert "Supported ops: " in str(exc.value) and "FULLY_CONNECTED" in str(exc.value)
+
+
+def test_lstm_model_lists_what_is_missing(zoo: Path) -> None:
+    g = read_model(zoo / "mnist_lstm_int8.tflite")
+    with pytest.raises(UnsupportedModelError) as exc:
+        check_graph(g)
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM is not supported (node 0)" in str(exc.value)
+
+
+def test_audio_preprocessor_lists_custom_ops_and_int16(zoo: Path) -> None:
+    g = read_model(zoo / "audio_preprocessor_int8.tflite")
+    with pytest.raises(UnsupportedModelError) as exc:
+        check_graph(g)
+    text = str(exc.value)
+    assert "CUSTOM:" in text and "CAST is not supported" in text
+    assert "int16 activations" in text

@@ -1,0 +1,340 @@
+"""The ``mcuforge`` command line: parse options, call one API function, print the result.
+
+Progress goes to stderr and results to stdout, so ``--json`` output can be piped. User errors
+(:class:`~mcuforge.errors.McuforgeError`) print one clear message and exit non-zero; anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mcuforge import __version__
+from mcuforge.errors import McuforgeError
+
+MODEL = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet:
+        return None
+    return lambda msg: click.echo(f"[mcuforge] {msg}", err=True)
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _board(name: str) -> Any:
+    from mcuforge.boards import get_board
+
+    return get_board(name)
+
+
+BOARD_OPTION = click.option(
+    "--board",
+    "-b",
+    "board",
+    required=True,
+    metavar="BOARD",
+    help="Target board (see `mcuforge boards`).",
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+class _Group(click.Group):
+    """Turns user errors into one message and an exit status, also under click's CliRunner."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except McuforgeError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mcuforge")
+def cli() -> None:
+    """Compile int8 TinyML models into bare-metal firmware and test them bit-exactly against
+    the TFLM reference, in emulation or on a board.
+
+    \b
+    Quick start:
+      mcuforge inspect model.tflite
+      mcuforge test model.tflite --board mps2-an386 --vectors 50
+    """
+
+
+@cli.command("inspect")
+@click.argument("model", type=MODEL)
+@JSON_OPTION
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw the memory timeline to a PNG file.",
+)
+def inspect_cmd(model: Path, as_json: bool, plot: Path | None) -> None:
+    """Show a model's ops, tensors, MACs and arena plan, and whether it compiles.
+
+    \b
+    Example:
+      mcuforge inspect ../shared/models/person_detect.tflite --plot plan.png
+    """
+    from mcuforge.summary import format_summary, inspect_model
+
+    summary = inspect_model(model)
+    if plot is not None:
+        if summary.plan is None:
+            raise McuforgeError("no memory plan to plot: the model is not supported")
+        from mcuforge.plot import plot_plan
+
+        plot_plan(summary.plan, summary.graph.name, plot)
+    if as_json:
+        _emit_json(summary.to_dict())
+    else:
+        click.echo(format_summary(summary))
+        if plot is not None:
+            click.echo(f"memory timeline written to {plot}")
+    if not summary.supported:
+        sys.exit(1)
+
+
+@cli.command("build")
+@click.argument("model", type=MODEL)
+@BOARD_OPTION
+@click.option(
+    "--output",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory.",
+)
+@click.option("--debug", is_flag=True, help="Expose every tensor (for layer-by-layer checks).")
+@click.option("--profile", is_flag=True, help="Record instructions per layer.")
+@JSON_OPTION
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+def build_cmd(
+    model: Path, board: str, out_dir: Path, debug: bool, profile: bool, as_json: bool, quiet: bool
+) -> None:
+    """Compile MODEL into firmware.elf/.bin/.hex for a board, with a size report.
+
+    \b
+    Example:
+      mcuforge build hello_world_int8.tflite --board mps2-an386 -o build/hello
+    """
+    from mcuforge.build import build_firmware
+
+    result = build_firmware(
+        model,
+        _board(board),
+        out_dir,
+        debug=debug,
+        profile=profile,
+        progress=_progress(quiet or as_json),
+    )
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    click.echo(f"built {result.elf} for {board}")
+    click.echo(result.size.bars())
+
+
+@cli.command("test")
+@click.argument("model", type=MODEL)
+@BOARD_OPTION
+@click.option("--vectors", "-n", default=20, show_default=True, help="Random input vectors.")
+@click.option(
+    "--inputs",
+    "inputs_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Inputs from .npy/.npz instead of random vectors.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the random vectors.")
+@click.option("--emulator", default="qemu", show_default=True, help="Emulator to run on.")
+@click.option(
+    "--layers",
+    is_flag=True,
+    help="Also compare every intermediate tensor; names the first layer that diverges.",
+)
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the firmware here (default: a temporary directory).",
+)
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report."
+)
+@JSON_OPTION
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+def test_cmd(
+    model: Path,
+    board: str,
+    vectors: int,
+    inputs_file: Path | None,
+    seed: int,
+    emulator: str,
+    layers: bool,
+    build_dir: Path | None,
+    junit: Path | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Build, boot in an emulator, and compare outputs with the TFLM reference bit for bit.
+
+    Exits 1 if any output differs, naming the first differing index and both values.
+
+    \b
+    Example:
+      mcuforge test hello_world_int8.tflite --board mps2-an386 --vectors 50 --json
+    """
+    from mcuforge.verify import run_test
+
+    report = run_test(
+        model,
+        _board(board),
+        vectors=vectors,
+        seed=seed,
+        inputs_file=inputs_file,
+        emulator=emulator,
+        layers=layers,
+        build_dir=build_dir,
+        progress=_progress(quiet or as_json),
+    )
+    if junit is not None:
+        junit.write_text(report.junit())
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        verdict = "PASS" if report.passed else "FAIL"
+        click.echo(
+            f"{verdict}: {report.model} on {report.board} ({report.emulator}): "
+            f"{report.vectors} vectors, {report.mismatches} mismatching, "
+            f"{report.instructions_per_inference} instructions per inference, "
+            f"{report.seconds:.1f} s"
+        )
+        for f in report.failures[:5]:
+            click.echo(f"  {f.describe()}")
+        if report.layers:
+            first = report.first_divergent_layer
+            if first is None:
+                click.echo(f"  all {len(report.layers)} layers match the reference")
+            else:
+                click.echo(
+                    f"  first divergent layer: step {first.step} (node {first.node} "
+                    f"{first.op}, tensor {first.tensor} '{first.name}'): "
+                    f"{first.mismatches}/{first.size} values differ, max |diff| "
+                    f"{first.max_abs_diff}"
+                )
+    if not report.passed:
+        sys.exit(1)
+
+
+@cli.command("bench")
+@click.argument("model", type=MODEL)
+@BOARD_OPTION
+@click.option("--invokes", default=5, show_default=True, help="Inferences to take the median of.")
+@click.option("--layers", is_flag=True, help="Instructions per layer and per op type.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --layers: bar chart of instructions per layer (PNG).",
+)
+@click.option("--emulator", default="qemu", show_default=True, help="Emulator to run on.")
+@JSON_OPTION
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+def bench_cmd(
+    model: Path,
+    board: str,
+    invokes: int,
+    layers: bool,
+    plot: Path | None,
+    emulator: str,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Instructions per inference (exact QEMU instruction counts), flash and RAM.
+
+    \b
+    Example:
+      mcuforge bench mlperf_kws_ref_model.tflite --board mps2-an386 --layers
+    """
+    from mcuforge.bench import run_bench
+
+    report = run_bench(
+        model,
+        _board(board),
+        invokes=invokes,
+        layers=layers or plot is not None,
+        emulator=emulator,
+        progress=_progress(quiet or as_json),
+    )
+    if plot is not None:
+        from mcuforge.plot import plot_layers
+
+        plot_layers(report, plot)
+    if as_json:
+        _emit_json(report.to_dict())
+        return
+    click.echo(
+        f"{report.model} on {report.board}: {report.instructions_per_inference} "
+        f"instructions per inference ({report.macs} MACs, "
+        f"{report.instructions_per_mac} instructions/MAC)"
+    )
+    click.echo(
+        f"flash {report.flash_bytes} B (weights {report.weights_bytes} B, code "
+        f"{report.code_bytes} B), RAM {report.ram_bytes} B, arena {report.arena_bytes} B "
+        f"(lower bound {report.arena_lower_bound} B)"
+    )
+    if report.layers:
+        click.echo(f"\n  {'step':>4} {'op':<20} {'MACs':>10} {'instructions':>12} {'instr/MAC':>9}")
+        for layer in report.layers:
+            ipm = f"{layer.instructions_per_mac:.2f}" if layer.instructions_per_mac else "-"
+            click.echo(
+                f"  {layer.step:>4} {layer.op:<20} {layer.macs:>10} "
+                f"{layer.instructions:>12} {ipm:>9}"
+            )
+        click.echo(f"\n  {'op type':<20} {'count':>5} {'MACs':>10} {'instructions':>12}")
+        for op, e in sorted(report.per_op().items(), key=lambda kv: -kv[1]["instructions"]):
+            click.echo(f"  {op:<20} {e['count']:>5} {e['macs']:>10} {e['instructions']:>12}")
+
+
+@cli.command("boards")
+@JSON_OPTION
+def boards_cmd(as_json: bool) -> None:
+    """List the boards mcuforge builds for, with their memories.
+
+    \b
+    Example:
+      mcuforge boards --json
+    """
+    from mcuforge.boards import all_boards
+
+    boards = all_boards()
+    if as_json:
+        _emit_json([b.to_dict() for b in boards.values()])
+        return
+    click.echo(f"{'board':<22} {'cpu':<12} {'flash':>10} {'RAM':>10}  emulators  description")
+    for b in boards.values():
+        emus = ",".join(sorted(b.emulators)) or "-"
+        click.echo(
+            f"{b.name:<22} {b.cpu.name:<12} {b.flash.size // 1024:>7} KiB "
+            f"{b.ram.size // 1024:>6} KiB  {emus:<9}  {b.description}"
+        )
+
+
+def main() -> None:
+    cli(prog_name="mcuforge")
+
+
+if __name__ == "__main__":
+    main()

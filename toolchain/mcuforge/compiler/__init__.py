@@ -1,0 +1,1 @@
+"""Graph IR to C: kernel choice, memory plan, generated sources."""

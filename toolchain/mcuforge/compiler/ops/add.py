@@ -1,0 +1,64 @@
+"""ADD, int8, with broadcasting: TFLM's 8-bit general rescaling path (left shift 20)."""
+
+from __future__ import annotations
+
+from mcuforge.compiler.ops.base import (
+    KernelCall,
+    LowerContext,
+    TensorArg,
+    broadcast_params,
+    broadcast_problem,
+    check_activation,
+    expect_dtypes,
+)
+from mcuforge.compiler.quant import activation_range, f32, quantize_multiplier
+from mcuforge.model.ir import Graph, Operator
+
+OPCODES = ("ADD",)
+LEFT_SHIFT = 20
+
+
+def check(op: Operator, graph: Graph) -> list[str]:
+    problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
+    problems += check_activation(op)
+    if not problems:
+        a, b = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+        if (p := broadcast_problem(a.shape, b.shape)) is not None:
+            problems.append(p)
+        if a.quant.per_channel or b.quant.per_channel:  # type: ignore[union-attr]
+            problems.append("per-channel quantized inputs")
+    return problems
+
+
+def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    twice_max = 2.0 * float(max(f32(a.scale), f32(b.scale)))
+    m1, s1 = quantize_multiplier(float(f32(a.scale)) / twice_max)
+    m2, s2 = quantize_multiplier(float(f32(b.scale)) / twice_max)
+    mo, so = quantize_multiplier(twice_max / ((1 << LEFT_SHIFT) * float(f32(out.scale))))
+    act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
+    params = {
+        "input1_offset": -a.zero_point,
+        "input2_offset": -b.zero_point,
+        "output_offset": out.zero_point,
+        "left_shift": LEFT_SHIFT,
+        "input1_multiplier": m1,
+        "input1_shift": s1,
+        "input2_multiplier": m2,
+        "input2_shift": s2,
+        "output_multiplier": mo,
+        "output_shift": so,
+        "act_min": act_min,
+        "act_max": act_max,
+        **broadcast_params(a.shape, b.shape, out.shape),
+    }
+    flat = params["flat_size"] > 0
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_add_s8",
+        source="add",
+        params_type="mcuforge_add_params_t",
+        params=params,
+        args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
+        inplace=[(op.outputs[0], op.inputs[0]), (op.outputs[0], op.inputs[1])] if flat else [],
+    )

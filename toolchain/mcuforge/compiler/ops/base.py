@@ -1,0 +1,155 @@
+"""What an op lowering produces, and helpers the lowerings share.
+
+Adding an op means one C kernel (``firmware/runtime/kernels/<name>.h`` + ``ref/<name>.c``) and one
+Python module here that defines ``OPCODES``, ``check(op, graph)`` and ``lower(op, graph, ctx)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mcuforge.compiler.quant import CLAMP_ACTIVATIONS
+from mcuforge.model.ir import Graph, Operator, Tensor
+
+#: C element type per IR dtype, for generated arrays and pointer casts.
+C_TYPES = {
+    "int8": "int8_t",
+    "uint8": "uint8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "uint32": "uint32_t",
+    "int64": "int64_t",
+    "float32": "float",
+}
+
+
+@dataclass
+class ConstArray:
+    """A constant array placed in flash, 16-byte aligned."""
+
+    name: str
+    values: np.ndarray
+
+    @property
+    def ctype(self) -> str:
+        return C_TYPES[str(self.values.dtype)]
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    """A kernel argument that is one of the graph's tensors."""
+
+    tensor: int
+    writable: bool = False
+
+
+@dataclass
+class KernelCall:
+    """One step of the generated ``mcuforge_invoke``: a kernel call with compile-time params.
+
+    ``params`` maps C struct fields to ints, floats or :class:`ConstArray` (emitted as the array's
+    name). A call with ``alias`` set emits no code: its output shares the input's memory.
+    """
+
+    op: Operator
+    kernel: str = ""
+    source: str = ""
+    params_type: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    args: list[TensorArg] = field(default_factory=list)
+    consts: list[ConstArray] = field(default_factory=list)
+    macs: int = 0
+    alias: tuple[int, int] | None = None
+    #: (output, input) pairs whose memory the kernel may share (element-wise, in order).
+    inplace: list[tuple[int, int]] = field(default_factory=list)
+    scratch_bytes: int = 0
+
+
+@dataclass
+class LowerContext:
+    """What a lowering may know about the target: the kernel families its CPU can run."""
+
+    kernel_families: tuple[str, ...] = ("ref",)
+
+
+def tensor(graph: Graph, op: Operator, i: int, *, outputs: bool = False) -> Tensor:
+    return graph.tensors[(op.outputs if outputs else op.inputs)[i]]
+
+
+def expect_dtypes(graph: Graph, op: Operator, want: dict[str, str]) -> list[str]:
+    """Check dtypes by role: keys like 'in0', 'in1', 'out0'; returns problems."""
+    problems = []
+    for role, dtype in want.items():
+        idx = int(role[-1])
+        tensors = op.outputs if role.startswith("out") else op.inputs
+        if idx >= len(tensors) or tensors[idx] < 0:
+            problems.append(f"missing {role}")
+            continue
+        t = graph.tensors[tensors[idx]]
+        if t.dtype != dtype:
+            kind = "output" if role.startswith("out") else "input"
+            problems.append(f"{kind} {idx} is {t.dtype}, needs {dtype}")
+        elif dtype == "int8" and t.quant is None:
+            problems.append(f"tensor {t.index} is int8 without quantization parameters")
+    return problems
+
+
+def check_activation(op: Operator) -> list[str]:
+    act = op.options.get("fused_activation_function", "NONE")
+    if act not in CLAMP_ACTIVATIONS:
+        return [f"fused activation {act} (supported: {', '.join(CLAMP_ACTIVATIONS)})"]
+    return []
+
+
+def shape4(shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Pad a shape on the left to 4 dimensions (TFLM's ``RuntimeShape::ExtendedShape``)."""
+    if len(shape) > 4:
+        raise ValueError(f"shape {shape} has more than 4 dimensions")
+    return tuple([1] * (4 - len(shape)) + list(shape))  # type: ignore[return-value]
+
+
+def broadcast_params(
+    shape1: tuple[int, ...], shape2: tuple[int, ...], out_shape: tuple[int, ...], ndim: int = 6
+) -> dict[str, Any]:
+    """Loop extents and per-input strides for a broadcasting element-wise kernel.
+
+    ``flat_size`` is set (and the broadcast loop skipped) when no broadcasting is needed, which
+    is the reference's own fast path.
+    """
+    if tuple(shape1) == tuple(shape2) == tuple(out_shape):
+        size = int(np.prod(out_shape, dtype=np.int64)) if out_shape else 1
+        return {
+            "flat_size": size,
+            "dims": [1] * ndim,
+            "strides1": [0] * ndim,
+            "strides2": [0] * ndim,
+        }
+
+    def extend(shape: tuple[int, ...]) -> list[int]:
+        return [1] * (ndim - len(shape)) + list(shape)
+
+    out = extend(out_shape)
+
+    def strides(shape: tuple[int, ...]) -> list[int]:
+        ext = extend(shape)
+        result, step = [0] * ndim, 1
+        for axis in reversed(range(ndim)):
+            result[axis] = 0 if ext[axis] == 1 and out[axis] != 1 else step
+            step *= ext[axis]
+        return result
+
+    return {"flat_size": 0, "dims": out, "strides1": strides(shape1), "strides2": strides(shape2)}
+
+
+def broadcast_problem(
+    shape1: tuple[int, ...], shape2: tuple[int, ...], ndim: int = 6
+) -> str | None:
+    if max(len(shape1), len(shape2)) > ndim:
+        return f"shapes {list(shape1)} and {list(shape2)} have more than {ndim} dimensions"
+    for a, b in zip(reversed(shape1), reversed(shape2), strict=False):
+        if a != b and 1 not in (a, b):
+            return f"shapes {list(shape1)} and {list(shape2)} do not broadcast"
+    return None

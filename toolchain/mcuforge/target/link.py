@@ -1,0 +1,198 @@
+"""The host end of the serial line: framed requests with timeouts and retries, over pyserial.
+
+The same code talks to QEMU (``socket://127.0.0.1:PORT``), Renode (the same) and a board
+(``/dev/ttyACM0``): :meth:`Link.open` takes any URL pyserial's ``serial_for_url`` accepts.
+
+Every request is retried when its reply is lost, damaged or NAKed; every command is idempotent
+(SET_INPUT writes at an explicit offset), so a retry is always safe. Nothing here blocks without
+a deadline.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import time
+from dataclasses import dataclass
+
+import serial
+
+from mcuforge import protocol
+from mcuforge.errors import DeviceError, LinkError
+from mcuforge.protocol import Cmd, Frame, FrameError, Status
+
+#: How long to keep waiting for the real reply after a NAK (which may be for earlier garbage).
+NAK_GRACE_S = 0.2
+
+
+@dataclass
+class LinkStats:
+    frames_sent: int = 0
+    frames_received: int = 0
+    retries: int = 0
+    naks: int = 0
+    bad_frames: int = 0
+
+
+class Link:
+    """A framed request/reply channel to one device."""
+
+    def __init__(
+        self,
+        port: serial.SerialBase,
+        *,
+        timeout: float = 2.0,
+        retries: int = 3,
+        name: str = "device",
+    ):
+        self.port = port
+        self.timeout = timeout
+        self.retries = retries
+        self.name = name
+        self.stats = LinkStats()
+        self._seq = 0
+        self._rx = bytearray()
+        self._log: collections.deque[int] = collections.deque(maxlen=4096)
+        self._events: list[Frame] = []
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        baudrate: int = 115200,
+        timeout: float = 2.0,
+        retries: int = 3,
+        name: str | None = None,
+    ) -> Link:
+        try:
+            port = serial.serial_for_url(
+                url, baudrate=baudrate, timeout=0.05, write_timeout=timeout
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise LinkError(f"cannot open serial port {url}: {exc}") from None
+        return cls(port, timeout=timeout, retries=retries, name=name or url)
+
+    def close(self) -> None:
+        # Closing a dead socket must not mask the real error.
+        with contextlib.suppress(Exception):
+            self.port.close()
+
+    def __enter__(self) -> Link:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- receiving -------------------------------------------------------------------------
+    def tail(self, limit: int = 512) -> str:
+        """The last bytes received, for error messages: printable text kept, the rest as hex."""
+        data = bytes(self._log)[-limit:]
+        if not data:
+            return "(nothing received)"
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in data)
+        return f"{len(data)} bytes: {data.hex(' ')}\n  as text: {text}"
+
+    def _read_some(self, deadline: float) -> bool:
+        try:
+            waiting = self.port.in_waiting
+            chunk = self.port.read(max(1, min(waiting, 4096)))
+        except (serial.SerialException, OSError) as exc:
+            raise LinkError(
+                f"{self.name}: serial line failed: {exc}\n  last received: {self.tail()}"
+            ) from None
+        if chunk:
+            self._rx += chunk
+            self._log.extend(chunk)
+            return True
+        return time.monotonic() < deadline
+
+    def _next_frame(self, deadline: float) -> Frame | None:
+        """The next well-formed frame before ``deadline``, or None. Damaged frames are counted
+        and skipped: the device resends on our retry."""
+        while True:
+            while True:
+                end = self._rx.find(0)
+                if end < 0:
+                    break
+                encoded = bytes(self._rx[:end])
+                del self._rx[: end + 1]
+                if not encoded:
+                    continue
+                try:
+                    frame = protocol.decode(encoded)
+                except FrameError:
+                    self.stats.bad_frames += 1
+                    continue
+                self.stats.frames_received += 1
+                if frame.cmd == Cmd.EVENT_FAULT:
+                    text = frame.payload[1 : 1 + frame.payload[0]].decode(errors="replace")
+                    raise DeviceError(f"{self.name} faulted: {text}")
+                return frame
+            if time.monotonic() >= deadline:
+                return None
+            if not self._read_some(deadline) and time.monotonic() >= deadline:
+                return None
+
+    def receive(self, timeout: float) -> Frame | None:
+        """The next well-formed frame within ``timeout`` seconds (events and NAKs included)."""
+        return self._next_frame(time.monotonic() + timeout)
+
+    def wait_ready(self, timeout: float = 5.0) -> str:
+        """Wait for the boot banner; returns the firmware name."""
+        deadline = time.monotonic() + timeout
+        while (frame := self._next_frame(deadline)) is not None:
+            if frame.cmd == Cmd.EVENT_READY and frame.payload:
+                n = frame.payload[1] if len(frame.payload) > 1 else 0
+                return frame.payload[2 : 2 + n].decode(errors="replace")
+        raise LinkError(
+            f"{self.name} sent no boot banner within {timeout:.1f} s\n  last received: "
+            f"{self.tail()}"
+        )
+
+    # ---- requests --------------------------------------------------------------------------
+    def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are (tests use it to send garbage)."""
+        try:
+            self.port.write(data)
+            self.port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise LinkError(f"{self.name}: cannot write to the serial line: {exc}") from None
+
+    def request(self, cmd: int, payload: bytes = b"", *, timeout: float | None = None) -> bytes:
+        """Send a command and return its reply's data (status byte stripped).
+
+        Raises :class:`DeviceError` when the device answers with an error status and
+        :class:`LinkError` when no valid reply arrives after all retries.
+        """
+        timeout = self.timeout if timeout is None else timeout
+        name = Cmd(cmd).name if cmd in Cmd._value2member_map_ else f"command 0x{cmd:02x}"
+        problems: list[str] = []
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.stats.retries += 1
+            self._seq = (self._seq + 1) & 0xFF
+            seq = self._seq
+            self.send_raw(protocol.encode(cmd, seq, payload))
+            self.stats.frames_sent += 1
+            deadline = time.monotonic() + timeout
+            while (frame := self._next_frame(deadline)) is not None:
+                if frame.cmd == Cmd.NAK:
+                    self.stats.naks += 1
+                    reason = frame.payload[0] if frame.payload else 0
+                    problems.append(f"NAK: {protocol.nak_text(reason)}")
+                    deadline = min(deadline, time.monotonic() + NAK_GRACE_S)
+                    continue
+                if frame.cmd != (cmd | Cmd.RESPONSE) or frame.seq != seq:
+                    continue  # a late reply to an earlier attempt
+                status = frame.payload[0] if frame.payload else Status.BAD_ARGUMENT
+                if status != Status.OK:
+                    raise DeviceError(f"{self.name}: {name} failed: {protocol.status_text(status)}")
+                return frame.payload[1:]
+            else:
+                problems.append(f"no reply within {timeout:.1f} s")
+        raise LinkError(
+            f"{self.name}: {name} got no valid reply after {self.retries + 1} attempts "
+            f"({'; '.join(problems)}); {self.stats.bad_frames} damaged frames seen\n"
+            f"  last received: {self.tail()}"
+        )

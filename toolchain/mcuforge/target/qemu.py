@@ -1,0 +1,232 @@
+"""Boot firmware in QEMU, headless and deterministic, and hand back a connected :class:`Device`.
+
+Order matters (platform-notes): QEMU starts halted (``-S``) with its console UART on a TCP server
+socket bound to 127.0.0.1 (port 0: QEMU picks one, read back over QMP), the host connects, and
+only then does QMP ``cont`` start the CPU, so the boot banner is never lost.
+
+``-icount shift=N,align=off,sleep=off`` makes every instruction take 2^N ns of virtual time. N is
+chosen per board so that a SysTick tick (1/clock) is no longer than an instruction: the
+firmware's tick counts then convert to instruction counts exactly (to one instruction).
+
+QEMU is always stopped: on exit of the context manager, on Ctrl-C, and by a watchdog thread if a
+run exceeds its time limit. Its stderr and the UART tail are quoted when something goes wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mcuforge.boards import Board
+from mcuforge.errors import McuforgeError, TargetError, ToolchainMissing
+from mcuforge.target.device import Device
+from mcuforge.target.link import Link
+
+QEMU_BINARY = "qemu-system-arm"
+QEMU_INSTALL = "apt install qemu-system-arm (or: make setup)"
+
+
+def icount_shift(clock_hz: int) -> int:
+    """Smallest icount shift whose instruction time is at least one timer tick."""
+    return max(0, math.ceil(math.log2(1e9 / clock_hz)))
+
+
+class QemuTarget:
+    """A QEMU process running one firmware image.
+
+    Use as a context manager::
+
+        with QemuTarget(board, elf) as device:
+            device.info()
+    """
+
+    def __init__(
+        self,
+        board: Board,
+        elf: Path,
+        *,
+        watchdog_s: float = 600.0,
+        gdb_port: int | None = None,
+        halted: bool = False,
+        link_timeout: float = 2.0,
+        banner_timeout: float = 10.0,
+    ):
+        if "qemu" not in board.emulators:
+            raise TargetError(
+                f"board {board.name} cannot run in QEMU (emulators: "
+                f"{', '.join(board.emulators) or 'none'})"
+            )
+        self.board = board
+        self.elf = Path(elf)
+        self.machine: str = board.emulators["qemu"]["machine"]
+        self.watchdog_s = watchdog_s
+        self.gdb_port = gdb_port
+        self.halted = halted
+        self.link_timeout = link_timeout
+        self.banner_timeout = banner_timeout
+        self.shift = icount_shift(board.clock_hz)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.link: Link | None = None
+        self.device: Device | None = None
+        self._qmp: Any = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._watchdog: threading.Timer | None = None
+        self._timed_out = False
+
+    # ---- ticks to instructions ---------------------------------------------------------------
+    def ticks_to_instructions(self, ticks: int) -> int:
+        ns_per_tick = 1e9 / self.board.clock_hz
+        return round(ticks * ns_per_tick / (1 << self.shift))
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def command(self, qmp_path: str) -> list[str]:
+        binary = shutil.which(QEMU_BINARY)
+        if binary is None:
+            raise ToolchainMissing(f"{QEMU_BINARY} not found: {QEMU_INSTALL}")
+        cmd = [
+            binary,
+            "-machine",
+            self.machine,
+            "-nodefaults",
+            "-display",
+            "none",
+            "-net",
+            "none",
+            "-chardev",
+            "socket,id=con,host=127.0.0.1,port=0,server=on,wait=off,nodelay=on",
+            "-serial",
+            "chardev:con",
+            "-qmp",
+            f"unix:{qmp_path},server=on,wait=off",
+            "-icount",
+            f"shift={self.shift},align=off,sleep=off",
+            "-S",
+        ]
+        if self.gdb_port is not None:
+            cmd += ["-gdb", f"tcp:127.0.0.1:{self.gdb_port}"]
+        if not self.halted:
+            cmd += ["-kernel", str(self.elf)]
+        return cmd
+
+    def start(self) -> Device:
+        if not self.elf.exists() and not self.halted:
+            raise TargetError(f"no firmware image at {self.elf}")
+        self._tmp = tempfile.TemporaryDirectory(prefix="mcuforge-qemu-")
+        qmp_path = os.path.join(self._tmp.name, "qmp.sock")
+        log_path = Path(self._tmp.name) / "qemu.log"
+        cmd = self.command(qmp_path)
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._watchdog = threading.Timer(self.watchdog_s, self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        try:
+            port = self._connect_qmp(qmp_path)
+            self.link = Link.open(
+                f"socket://127.0.0.1:{port}",
+                timeout=self.link_timeout,
+                name=f"{self.board.name} (QEMU)",
+            )
+            if not self.halted:
+                self.resume()
+                self.link.wait_ready(timeout=self.banner_timeout)
+        except McuforgeError as exc:
+            detail = self.qemu_output()
+            self.close()
+            raise type(exc)(f"{exc}\n  QEMU said: {detail}") from None
+        except BaseException:
+            self.close()
+            raise
+        self.device = Device(self.link, self.ticks_to_instructions)
+        return self.device
+
+    def resume(self) -> None:
+        self._qmp.cmd("cont")
+
+    def _connect_qmp(self, qmp_path: str) -> int:
+        from qemu.qmp.legacy import QEMUMonitorProtocol
+
+        deadline = time.monotonic() + 15.0
+        while not os.path.exists(qmp_path):
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise TargetError(
+                    f"QEMU exited at start (code {self.proc.returncode}): {self.qemu_output()}"
+                )
+            if time.monotonic() > deadline:
+                raise TargetError("QEMU did not open its control socket within 15 s")
+            time.sleep(0.01)
+        self._qmp = QEMUMonitorProtocol(qmp_path)
+        self._qmp.connect()
+        for chardev in self._qmp.cmd("query-chardev"):  # type: ignore[union-attr]
+            if chardev.get("label") == "con":
+                # "disconnected:tcp:127.0.0.1:PORT,server=on" (QEMU 7.2)
+                match = re.search(r"tcp:[^:,]+:(\d+)", chardev.get("filename", ""))
+                if match:
+                    return int(match.group(1))
+        raise TargetError("QEMU reported no console chardev")
+
+    def _expire(self) -> None:
+        self._timed_out = True
+        self._kill()
+
+    def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    @property
+    def timed_out(self) -> bool:
+        return self._timed_out
+
+    def qemu_output(self) -> str:
+        if self._tmp is None:
+            return "(not started)"
+        try:
+            text = (Path(self._tmp.name) / "qemu.log").read_text(errors="replace").strip()
+        except OSError:
+            return "(no output)"
+        return text[-1500:] or "(no output)"
+
+    def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        if self.link is not None:
+            self.link.close()
+            self.link = None
+        if self._qmp is not None:
+            with contextlib.suppress(Exception):  # QEMU may already be gone
+                self._qmp.close()
+            self._qmp = None
+        if self.proc is not None:
+            self._kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+            self.proc = None
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Device:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,217 @@
+"""``mcuforge test``: build, boot, and compare every output byte with the TFLM reference.
+
+The harness side of the harness/handler split: it decides what to send and how to judge the
+answers; :func:`mcuforge.target.open_target` owns booting and talking.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mcuforge.boards import Board
+from mcuforge.build import Progress, build_firmware
+from mcuforge.errors import DeviceError
+from mcuforge.model.ir import NUMPY_DTYPES
+from mcuforge.reference import Reference
+from mcuforge.target import open_target
+from mcuforge.vectors import load_vectors, random_vectors
+
+
+@dataclass
+class Mismatch:
+    vector: int
+    output: int
+    index: int
+    device: float
+    reference: float
+    count: int
+
+    def describe(self) -> str:
+        return (
+            f"vector {self.vector}, output {self.output}: {self.count} values differ; first at "
+            f"flat index {self.index}: device {self.device}, reference {self.reference}"
+        )
+
+
+@dataclass
+class LayerCheck:
+    step: int
+    node: int
+    op: str
+    tensor: int
+    name: str
+    mismatches: int
+    size: int
+    max_abs_diff: int
+
+
+@dataclass
+class TestReport:
+    model: str
+    board: str
+    emulator: str
+    vectors: int
+    mismatches: int
+    failures: list[Mismatch] = field(default_factory=list)
+    instructions_per_inference: int | None = None
+    seconds: float = 0.0
+    flash_bytes: int = 0
+    ram_bytes: int = 0
+    arena_bytes: int = 0
+    layers: list[LayerCheck] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatches == 0 and all(lc.mismatches == 0 for lc in self.layers)
+
+    @property
+    def first_divergent_layer(self) -> LayerCheck | None:
+        return next((lc for lc in self.layers if lc.mismatches), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["passed"] = self.passed
+        d["failures"] = [asdict(f) for f in self.failures[:20]]
+        first = self.first_divergent_layer
+        d["first_divergent_layer"] = asdict(first) if first else None
+        return d
+
+    def junit(self) -> str:
+        suite = ET.Element(
+            "testsuite",
+            name=f"mcuforge.{self.board}",
+            tests=str(self.vectors),
+            failures=str(self.mismatches),
+            time=f"{self.seconds:.3f}",
+        )
+        failed = {f.vector: f for f in self.failures}
+        for i in range(self.vectors):
+            case = ET.SubElement(
+                suite, "testcase", classname=f"{self.model}.{self.board}", name=f"vector[{i}]"
+            )
+            if i in failed:
+                ET.SubElement(case, "failure", message=failed[i].describe())
+        for lc in self.layers:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{self.model}.{self.board}.layers",
+                name=f"step[{lc.step}] {lc.op} t{lc.tensor}",
+            )
+            if lc.mismatches:
+                ET.SubElement(
+                    case,
+                    "failure",
+                    message=f"{lc.mismatches}/{lc.size} values differ, "
+                    f"max |diff| {lc.max_abs_diff}",
+                )
+        return ET.tostring(suite, encoding="unicode")
+
+
+def compare(vector: int, device: list[np.ndarray], reference: list[np.ndarray]) -> Mismatch | None:
+    """The first output that differs from the reference, bit for bit, or None."""
+    for out, (got, want) in enumerate(zip(device, reference, strict=True)):
+        g, w = np.asarray(got).reshape(-1), np.asarray(want).reshape(-1)
+        if g.shape != w.shape or g.dtype != w.dtype:
+            return Mismatch(vector, out, -1, float("nan"), float("nan"), max(g.size, w.size))
+        diff = g.view(f"u{g.itemsize}") != w.view(f"u{w.itemsize}")
+        if diff.any():
+            i = int(np.argmax(diff))
+            return Mismatch(vector, out, i, g[i].item(), w[i].item(), int(diff.sum()))
+    return None
+
+
+def run_test(
+    model: Path,
+    board: Board,
+    *,
+    vectors: int = 20,
+    seed: int = 0,
+    inputs_file: Path | None = None,
+    emulator: str = "qemu",
+    layers: bool = False,
+    build_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> TestReport:
+    """Build ``model`` for ``board``, run it in ``emulator`` and compare with TFLM."""
+    say = progress or (lambda _msg: None)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mcuforge-test-") as tmp:
+        out = build_dir or Path(tmp)
+        build = build_firmware(model, board, out, debug=layers, progress=say)
+        manifest = build.manifest
+        if inputs_file is not None:
+            cases = load_vectors(inputs_file, manifest["inputs"])
+        else:
+            cases = random_vectors(manifest["inputs"], vectors, seed)
+        reference = Reference(model, preserve_all_tensors=layers)
+        report = TestReport(
+            model=manifest["model"],
+            board=board.name,
+            emulator=emulator,
+            vectors=len(cases),
+            mismatches=0,
+            flash_bytes=build.size.flash_bytes,
+            ram_bytes=build.size.ram_bytes,
+            arena_bytes=build.size.arena_bytes,
+        )
+        counts: list[int] = []
+        say(f"booting {board.name} in {emulator}")
+        with open_target(board, build.elf, emulator) as device:
+            info = device.info()
+            if info.model != manifest["model"]:
+                raise DeviceError(
+                    f"the device runs model '{info.model}', expected '{manifest['model']}'"
+                )
+            for i, vec in enumerate(cases):
+                got, instructions = device.run(vec, manifest["outputs"])
+                want = reference.run(vec.arrays)
+                counts.append(instructions)
+                bad = compare(i, got, want)
+                if bad is not None:
+                    report.mismatches += 1
+                    report.failures.append(bad)
+                if len(cases) >= 10 and (i + 1) % max(1, len(cases) // 5) == 0:
+                    say(f"  {i + 1}/{len(cases)} vectors, {report.mismatches} mismatching")
+            if layers and cases:
+                say("comparing every layer of the last vector")
+                report.layers = check_layers(device, manifest, reference)
+        report.instructions_per_inference = int(statistics.median(counts)) if counts else None
+    report.seconds = round(time.monotonic() - start, 3)
+    return report
+
+
+def check_layers(device: Any, manifest: dict[str, Any], reference: Reference) -> list[LayerCheck]:
+    """Compare every tensor a step writes with the reference's (debug builds)."""
+    by_index = {t["index"]: (i, t) for i, t in enumerate(manifest["debug_tensors"])}
+    checks = []
+    for step, s in enumerate(manifest["steps"]):
+        for t in s["outputs"]:
+            if t not in by_index:
+                continue
+            slot, info = by_index[t]
+            raw = device.read_tensor(slot, info["bytes"])
+            got = np.frombuffer(raw, dtype=NUMPY_DTYPES[info["dtype"]]).reshape(-1)
+            want = np.asarray(reference.tensor(t)).reshape(-1)
+            diff = got.astype(np.int64) - want.astype(np.int64) if got.size == want.size else None
+            checks.append(
+                LayerCheck(
+                    step=step,
+                    node=s["node"],
+                    op=s["op"],
+                    tensor=t,
+                    name=info["name"],
+                    mismatches=int(np.count_nonzero(diff)) if diff is not None else got.size,
+                    size=int(got.size),
+                    max_abs_diff=int(np.abs(diff).max()) if diff is not None and diff.size else 0,
+                )
+            )
+    return checks
