@@ -26,7 +26,7 @@ demo: setup
 	$(BIN)/python -m mcuforge.demo
 
 test: setup
-	$(BIN)/ruff check toolchain tests models
+	$(BIN)/ruff check toolchain tests $(wildcard models)
 	$(BIN)/python -m pytest -q tests
 
 # The fast set: no emulator boots.
@@ -34,7 +34,7 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not qemu and not slow" tests
 
 lint: setup
-	$(BIN)/ruff check toolchain tests models
+	$(BIN)/ruff check toolchain tests $(wildcard models)
 
 bench: setup
 	$(BIN)/python -m mcuforge.benchtable docs/benchmarks.md
