@@ -155,23 +155,25 @@ def linker_script(board: Board) -> str:
     return env.get_template("link.ld.j2").render(board=board)
 
 
-def kernel_source(board: Board, name: str) -> Path:
-    """The best kernel implementation this board's CPU can run (first family that has it)."""
+def kernel_source(families: tuple[str, ...], name: str) -> Path:
+    """The best kernel implementation among ``families`` (the first family that has it)."""
     kernels = resources.firmware_dir() / "runtime" / "kernels"
-    for family in board.cpu.kernels:
+    for family in families:
         candidate = kernels / family / f"{name}.c"
         if candidate.exists():
             return candidate
-    raise BuildError(f"no kernel source for '{name}' in families {board.cpu.kernels}")
+    raise BuildError(f"no kernel source for '{name}' in families {families}")
 
 
-def firmware_sources(board: Board, compiled: CompiledModel, gen_dir: Path) -> list[Path]:
+def firmware_sources(
+    board: Board, compiled: CompiledModel, gen_dir: Path, families: tuple[str, ...]
+) -> list[Path]:
     fw = resources.firmware_dir()
     sources = sorted((fw / "app").glob("*.c"))
     sources += sorted((fw / "platform" / board.cpu.startup).glob("*.c"))
     if board.platform != board.cpu.startup:
         sources += sorted((fw / "platform" / board.platform).glob("*.c"))
-    sources += [kernel_source(board, k) for k in compiled.kernel_sources]
+    sources += [kernel_source(families, k) for k in compiled.kernel_sources]
     sources.append(gen_dir / "model.c")
     return sources
 
@@ -232,17 +234,20 @@ def build_firmware(
     debug: bool = False,
     profile: bool = False,
     opt: str = "-O2",
+    kernels: tuple[str, ...] | None = None,
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build the firmware image for ``model`` on ``board`` into ``out_dir``.
 
     ``debug`` gives every tensor its own memory and exposes it over the protocol (for the
-    layer-by-layer check); ``profile`` records instructions per step.
+    layer-by-layer check); ``profile`` records instructions per step. ``kernels`` overrides the
+    CPU's kernel families (``("ref",)`` builds with the reference kernels only).
     """
     say = progress or (lambda _msg: None)
     say(f"reading {model}")
     graph = read_model(model)
-    compiled = compile_graph(graph, kernel_families=board.cpu.kernels, debug=debug)
+    families = kernels or board.cpu.kernels
+    compiled = compile_graph(graph, kernel_families=families, debug=debug)
     weights = compiled.manifest["weights_bytes"]
     check_budget(board, weights, compiled.plan.arena_bytes + board.stack_bytes, estimate=True)
     cc = _tool(board, "gcc")
@@ -274,7 +279,7 @@ def build_firmware(
         "-fno-common",
         *(["-DMCUFORGE_PROFILE"] if profile else []),
         *[f"-I{d}" for d in include_dirs(board, gen)],
-        *map(str, firmware_sources(board, compiled, gen)),
+        *map(str, firmware_sources(board, compiled, gen, families)),
         "-nostartfiles",
         f"-T{gen / 'link.ld'}",
         "-Wl,--gc-sections",

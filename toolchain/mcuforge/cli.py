@@ -268,7 +268,7 @@ def bench_cmd(
     Example:
       mcuforge bench mlperf_kws_ref_model.tflite --board mps2-an386 --layers
     """
-    from mcuforge.bench import run_bench
+    from mcuforge.bench import format_bench, run_bench
 
     report = run_bench(
         model,
@@ -285,27 +285,7 @@ def bench_cmd(
     if as_json:
         _emit_json(report.to_dict())
         return
-    click.echo(
-        f"{report.model} on {report.board}: {report.instructions_per_inference} "
-        f"instructions per inference ({report.macs} MACs, "
-        f"{report.instructions_per_mac} instructions/MAC)"
-    )
-    click.echo(
-        f"flash {report.flash_bytes} B (weights {report.weights_bytes} B, code "
-        f"{report.code_bytes} B), RAM {report.ram_bytes} B, arena {report.arena_bytes} B "
-        f"(lower bound {report.arena_lower_bound} B)"
-    )
-    if report.layers:
-        click.echo(f"\n  {'step':>4} {'op':<20} {'MACs':>10} {'instructions':>12} {'instr/MAC':>9}")
-        for layer in report.layers:
-            ipm = f"{layer.instructions_per_mac:.2f}" if layer.instructions_per_mac else "-"
-            click.echo(
-                f"  {layer.step:>4} {layer.op:<20} {layer.macs:>10} "
-                f"{layer.instructions:>12} {ipm:>9}"
-            )
-        click.echo(f"\n  {'op type':<20} {'count':>5} {'MACs':>10} {'instructions':>12}")
-        for op, e in sorted(report.per_op().items(), key=lambda kv: -kv[1]["instructions"]):
-            click.echo(f"  {op:<20} {e['count']:>5} {e['macs']:>10} {e['instructions']:>12}")
+    click.echo(format_bench(report))
 
 
 @cli.command("boards")

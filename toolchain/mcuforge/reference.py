@@ -46,3 +46,37 @@ class Reference:
     def tensor(self, index: int) -> np.ndarray:
         """An intermediate tensor after the last run (needs ``preserve_all_tensors``)."""
         return np.array(self._interp.GetTensor(index, 0)["tensor_data"])
+
+
+def tflm_arena_usage(model: Path | bytes) -> dict[str, int]:
+    """TFLM's own arena accounting for ``model`` after one invoke: ``total``, ``head``
+    (activations, planned by its greedy planner) and ``tail`` (persistent data).
+
+    The Python interpreter only prints these (RecordingMicroAllocator, to the C stderr), so the
+    file descriptor is captured. Figures are from the 64-bit host build: the persistent part
+    holds pointers and is larger than on a 32-bit device.
+    """
+    import os
+    import re
+    import tempfile
+
+    ref = Reference(model)
+    details = ref._interp.get_input_details(0)
+    ref._interp.set_input(np.zeros(details["shape"], dtype=details["dtype"]), 0)
+    ref._interp.invoke()
+    with tempfile.TemporaryFile() as capture:
+        saved = os.dup(2)
+        try:
+            os.dup2(capture.fileno(), 2)
+            ref._interp.print_allocations()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        text = capture.read().decode(errors="replace")
+    usage = {}
+    for key in ("total", "head", "tail"):
+        match = re.search(rf"Arena allocation {key} (\d+) bytes", text)
+        if match:
+            usage[key] = int(match.group(1))
+    return usage
