@@ -56,6 +56,17 @@ class MemoryPlan:
     #: Tensors that are constant data in flash although they are op outputs (RESHAPE of weights).
     const_aliases: dict[int, int] = field(default_factory=dict)
 
+    def verify(self) -> None:
+        """Assert no two buffers alive at the same step share bytes. A planner bug would corrupt
+        tensors silently on the device, so every plan is checked before code is emitted."""
+        for i, a in enumerate(self.buffers):
+            assert a.offset >= 0 and a.offset % ALIGN == 0, f"{a.label}: bad offset {a.offset}"
+            assert a.offset + a.size <= self.arena_bytes, f"{a.label} ends past the arena"
+            for b in self.buffers[i + 1 :]:
+                if a.overlaps_in_time(b):
+                    assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (
+                        f"{a.label} and {b.label} overlap in memory while both are alive")
+
     def to_dict(self) -> dict:
         return {
             "arena_bytes": self.arena_bytes,
@@ -157,7 +168,7 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
         lower = max(lower, sum(b.size for b in buffers if b.first <= step <= b.last))
     offsets = {t: b.offset for b in buffers for t in b.tensors}
     scratch = {b.scratch_of: b.offset for b in buffers if b.scratch_of is not None}
-    return MemoryPlan(
+    plan = MemoryPlan(
         offsets=offsets,
         arena_bytes=_align(arena),
         lower_bound=lower,
@@ -166,6 +177,8 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
         scratch=scratch,
         const_aliases=const_aliases,
     )
+    plan.verify()
+    return plan
 
 
 def _merge_in_place(
@@ -187,9 +200,20 @@ def _merge_in_place(
             break
 
 
-def _place_greedy(buffers: list[Buffer]) -> None:
+#: Placement orders tried; the smallest arena wins. Size first is TFLM's order; the others win on
+#: graphs where long-lived small tensors fragment the arena.
+_ORDERS = {
+    "size": lambda b: (-b.size, b.first, b.label),
+    "size*lifetime": lambda b: (-b.size * (b.last - b.first + 1), -b.size, b.first, b.label),
+    "lifetime": lambda b: (-(b.last - b.first), -b.size, b.first, b.label),
+    "first use": lambda b: (b.first, -b.size, b.label),
+}
+
+
+def _place_in_order(buffers: list[Buffer]) -> int:
+    """First fit in the given order; returns the arena end."""
     placed: list[Buffer] = []
-    for buf in sorted(buffers, key=lambda b: (-b.size, b.first, b.label)):
+    for buf in buffers:
         conflicts = sorted((p for p in placed if p.overlaps_in_time(buf)), key=lambda p: p.offset)
         offset = 0
         for p in conflicts:
@@ -198,3 +222,15 @@ def _place_greedy(buffers: list[Buffer]) -> None:
             offset = max(offset, _align(p.offset + p.size))
         buf.offset = offset
         placed.append(buf)
+    return max((b.offset + b.size for b in buffers), default=0)
+
+
+def _place_greedy(buffers: list[Buffer]) -> None:
+    best: tuple[int, dict[int, int]] | None = None
+    for key in _ORDERS.values():
+        end = _place_in_order(sorted(buffers, key=key))
+        if best is None or end < best[0]:
+            best = (end, {id(b): b.offset for b in buffers})
+    assert best is not None
+    for b in buffers:
+        b.offset = best[1][id(b)]
