@@ -155,25 +155,21 @@ def linker_script(board: Board) -> str:
     return env.get_template("link.ld.j2").render(board=board)
 
 
-def kernel_source(families: tuple[str, ...], name: str) -> Path:
-    """The best kernel implementation among ``families`` (the first family that has it)."""
-    kernels = resources.firmware_dir() / "runtime" / "kernels"
-    for family in families:
-        candidate = kernels / family / f"{name}.c"
-        if candidate.exists():
-            return candidate
-    raise BuildError(f"no kernel source for '{name}' in families {families}")
+def kernel_source(name: str) -> Path:
+    """A kernel source chosen by the lowering, ``<family>/<name>``."""
+    path = resources.firmware_dir() / "runtime" / "kernels" / f"{name}.c"
+    if not path.exists():
+        raise BuildError(f"missing kernel source {path}")
+    return path
 
 
-def firmware_sources(
-    board: Board, compiled: CompiledModel, gen_dir: Path, families: tuple[str, ...]
-) -> list[Path]:
+def firmware_sources(board: Board, compiled: CompiledModel, gen_dir: Path) -> list[Path]:
     fw = resources.firmware_dir()
     sources = sorted((fw / "app").glob("*.c"))
     sources += sorted((fw / "platform" / board.cpu.startup).glob("*.c"))
     if board.platform != board.cpu.startup:
         sources += sorted((fw / "platform" / board.platform).glob("*.c"))
-    sources += [kernel_source(families, k) for k in compiled.kernel_sources]
+    sources += [kernel_source(k) for k in compiled.kernel_sources]
     sources.append(gen_dir / "model.c")
     return sources
 
@@ -279,7 +275,7 @@ def build_firmware(
         "-fno-common",
         *(["-DMCUFORGE_PROFILE"] if profile else []),
         *[f"-I{d}" for d in include_dirs(board, gen)],
-        *map(str, firmware_sources(board, compiled, gen, families)),
+        *map(str, firmware_sources(board, compiled, gen)),
         "-nostartfiles",
         f"-T{gen / 'link.ld'}",
         "-Wl,--gc-sections",

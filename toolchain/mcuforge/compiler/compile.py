@@ -25,8 +25,9 @@ class CompiledModel:
 
     @property
     def kernel_sources(self) -> list[str]:
-        """Kernel source names (``kernels/<family>/<name>.c``) this model links."""
-        return sorted({c.source for c in self.calls if c.kernel})
+        """Kernel sources this model links, as ``<family>/<name>`` under
+        ``firmware/runtime/kernels/`` (the lowering picked each family for the target CPU)."""
+        return sorted({f"{c.family}/{c.source}" for c in self.calls if c.kernel})
 
     def write(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ def build_host_library(compiled: CompiledModel, directory: Path, *, cc: str = "c
     fw = resources.firmware_dir()
     sources = [directory / "model.c", fw / "platform" / "host" / "host_api.c"]
     sources += [
-        fw / "runtime" / "kernels" / "ref" / f"{name}.c" for name in compiled.kernel_sources
+        fw / "runtime" / "kernels" / f"{name}.c" for name in compiled.kernel_sources
     ]
     lib = directory / "libmodel.so"
     cmd = [

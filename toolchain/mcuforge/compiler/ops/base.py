@@ -57,6 +57,8 @@ class KernelCall:
     op: Operator
     kernel: str = ""
     source: str = ""
+    #: Kernel family the lowering chose: firmware/runtime/kernels/<family>/<source>.c
+    family: str = "ref"
     params_type: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     args: list[TensorArg] = field(default_factory=list)
