@@ -55,10 +55,11 @@ def int8_tflite(
 
 
 def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: int = 0,
-                    name: str = "generated") -> dict:
+                    name: str = "generated", families: tuple[str, ...] = ("ref",)) -> dict:
     """Compile ``model`` with mcuforge, run it on the host and assert every output equals TFLM's.
 
-    Returns the build manifest (for tests that also look at the plan or the steps).
+    ``families`` picks the kernel families, as a board's CPU would (optimized kernels run on the
+    host with their intrinsics emulated in C). Returns the build manifest.
     """
     from mcuforge.compiler.compile import compile_graph
     from mcuforge.model import parse_model
@@ -66,7 +67,7 @@ def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: in
     from mcuforge.target.host import HostModel
     from mcuforge.vectors import random_vectors
 
-    compiled = compile_graph(parse_model(model, name))
+    compiled = compile_graph(parse_model(model, name), kernel_families=families)
     host = HostModel(compiled, tmp_path)
     ref = Reference(model)
     for i, vec in enumerate(random_vectors(compiled.manifest["inputs"], vectors, seed)):
@@ -79,3 +80,17 @@ def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: in
                     f"{name}: vector {i} output {out} differs at {bad}: mcuforge {g[bad]}, "
                     f"TFLM {w[bad]} ({int((g != w).sum())} of {g.size} values differ)")
     return compiled.manifest
+
+
+def check_on_qemu(model: bytes, board_name: str, tmp_path: Path, *, vectors: int = 10,
+                  name: str = "generated") -> int:
+    """Build ``model`` for an emulated board, run it in QEMU and assert it is bit-exact with
+    TFLM; returns the instructions per inference."""
+    from mcuforge.boards import get_board
+    from mcuforge.verify import run_test
+
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(model)
+    report = run_test(path, get_board(board_name), vectors=vectors, build_dir=tmp_path / "fw")
+    assert report.mismatches == 0, "; ".join(f.describe() for f in report.failures[:3])
+    return report.instructions_per_inference or 0

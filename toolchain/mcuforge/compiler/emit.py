@@ -103,7 +103,8 @@ def emit_model(
     extra_consts: list[ConstArray] = []
     for step, call in enumerate(calls):
         extra_consts.extend(call.consts)
-        cargs = [pointer(a.tensor, a.writable) for a in call.args]
+        cargs = [a.const.name if a.const is not None else pointer(a.tensor, a.writable)
+                 for a in call.args]
         if call.scratch_bytes:
             cargs.append(f"(void *)(mcuforge_arena + {plan.scratch[step]})")
         rendered_calls.append(
@@ -178,10 +179,26 @@ def tensor_info(tensor: Tensor) -> dict[str, Any]:
 def build_manifest(
     graph: Graph, calls: list[KernelCall], plan: MemoryPlan, debug_ids: list[int]
 ) -> dict[str, Any]:
+    def input_info(t: int) -> dict[str, Any]:
+        """A float input that is quantized records the float range its QUANTIZE represents
+        (scale * (q - zp) for q in -128..127), so test vectors cover the int8 range."""
+        info = tensor_info(graph.tensors[t])
+        if graph.tensors[t].dtype != "float32":
+            return info
+        ranges = []
+        for op in graph.operators:
+            out = graph.tensors[op.outputs[0]] if op.outputs else None
+            if op.opcode == "QUANTIZE" and t in op.inputs and out is not None and out.quant:
+                scale, zp = float(np.float32(out.scale)), out.zero_point
+                ranges.append((scale * (-128 - zp), scale * (127 - zp)))
+        if ranges:
+            info["sample_range"] = [min(r[0] for r in ranges), max(r[1] for r in ranges)]
+        return info
+
     return {
         "model": graph.name,
         "mcuforge_version": __version__,
-        "inputs": [tensor_info(graph.tensors[t]) for t in graph.inputs],
+        "inputs": [input_info(t) for t in graph.inputs],
         "outputs": [tensor_info(graph.tensors[t]) for t in graph.outputs],
         "steps": [
             {

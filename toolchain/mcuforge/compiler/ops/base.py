@@ -40,10 +40,12 @@ class ConstArray:
 
 @dataclass(frozen=True)
 class TensorArg:
-    """A kernel argument that is one of the graph's tensors."""
+    """A kernel argument: one of the graph's tensors, or (``const``) an array the lowering made,
+    such as weights reordered for an optimized kernel."""
 
     tensor: int
     writable: bool = False
+    const: ConstArray | None = None
 
 
 @dataclass
