@@ -12,6 +12,7 @@ placement can beat it without recomputation or splitting tensors.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from mcuforge.compiler.ops.base import KernelCall
@@ -34,6 +35,8 @@ class Buffer:
     last: int
     offset: int = -1
     scratch_of: int | None = None
+    #: Each tensor's offset inside the buffer (non-zero for overlapping pairs).
+    rel: dict[int, int] = field(default_factory=dict)
 
     def overlaps_in_time(self, other: Buffer) -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -86,20 +89,33 @@ class MemoryPlan:
 
 
 class _Groups:
-    """Union-find over tensor indices, for alias groups."""
+    """Union-find over tensors with an offset relative to the group's root: alias groups
+    (offset 0), in-place pairs (offset 0) and overlapping pairs (the output placed ``lag`` bytes
+    before its input)."""
 
     def __init__(self) -> None:
         self.parent: dict[int, int] = {}
+        self.rel: dict[int, int] = {}  # offset of t relative to parent[t]
 
-    def find(self, t: int) -> int:
+    def find(self, t: int) -> tuple[int, int]:
+        """(root, offset of t relative to the root)."""
         self.parent.setdefault(t, t)
-        while self.parent[t] != t:
-            self.parent[t] = self.parent[self.parent[t]]
-            t = self.parent[t]
-        return t
+        self.rel.setdefault(t, 0)
+        if self.parent[t] == t:
+            return t, 0
+        root, off = self.find(self.parent[t])
+        self.rel[t] += off
+        self.parent[t] = root
+        return root, self.rel[t]
 
-    def union(self, a: int, b: int) -> None:
-        self.parent[self.find(a)] = self.find(b)
+    def union(self, a: int, b: int, offset: int = 0) -> None:
+        """Place a at ``offset`` bytes relative to b."""
+        ra, oa = self.find(a)
+        rb, ob = self.find(b)
+        if ra == rb:
+            return
+        self.parent[ra] = rb
+        self.rel[ra] = ob + offset - oa
 
 
 def _lifetimes(graph: Graph, calls: list[KernelCall]) -> dict[int, tuple[int, int]]:
@@ -135,25 +151,22 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
             life.pop(out, None)
         else:
             groups.union(out, src)
-    if reuse:
-        _merge_in_place(graph, calls, life, groups)
 
-    members: dict[int, list[int]] = {}
+    # The lower bound counts each tensor once, aliases (same bytes) once per group.
+    alias_members: dict[int, list[int]] = {}
     for t in life:
-        members.setdefault(groups.find(t), []).append(t)
-    buffers = [
-        Buffer(
-            tensors=sorted(ts),
-            size=max(graph.tensors[t].nbytes for t in ts),
-            first=min(life[t][0] for t in ts),
-            last=max(life[t][1] for t in ts),
-        )
-        for ts in members.values()
-    ]
-    for step, call in enumerate(calls):
-        if call.scratch_bytes:
-            buffers.append(Buffer([], call.scratch_bytes, step, step, scratch_of=step))
+        alias_members.setdefault(groups.find(t)[0], []).append(t)
+    lower = 0
+    for step in range(max(len(calls), 1)):
+        live = 0
+        for ts in alias_members.values():
+            if any(life[t][0] <= step <= life[t][1] for t in ts):
+                live += max(graph.tensors[t].nbytes for t in ts)
+        lower = max(lower, live)
 
+    if reuse:
+        groups = _merge_in_place(graph, calls, life, groups)
+    buffers = _buffers(graph, calls, life, groups)
     if reuse:
         _place_greedy(buffers)
     else:
@@ -163,10 +176,7 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
             offset += _align(b.size)
 
     arena = max((b.offset + b.size for b in buffers), default=0)
-    lower = 0
-    for step in range(max(len(calls), 1)):
-        lower = max(lower, sum(b.size for b in buffers if b.first <= step <= b.last))
-    offsets = {t: b.offset for b in buffers for t in b.tensors}
+    offsets = {t: b.offset + b.rel.get(t, 0) for b in buffers for t in b.tensors}
     scratch = {b.scratch_of: b.offset for b in buffers if b.scratch_of is not None}
     plan = MemoryPlan(
         offsets=offsets,
@@ -181,23 +191,66 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
     return plan
 
 
+def _buffers(
+    graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]], groups: _Groups
+) -> list[Buffer]:
+    members: dict[int, dict[int, int]] = {}
+    for t in life:
+        root, rel = groups.find(t)
+        members.setdefault(root, {})[t] = rel
+    buffers = []
+    for ts in members.values():
+        base = min(ts.values())
+        buffers.append(Buffer(
+            tensors=sorted(ts),
+            size=max(rel - base + graph.tensors[t].nbytes for t, rel in ts.items()),
+            first=min(life[t][0] for t in ts),
+            last=max(life[t][1] for t in ts),
+            rel={t: rel - base for t, rel in ts.items()},
+        ))
+    for step, call in enumerate(calls):
+        if call.scratch_bytes:
+            buffers.append(Buffer([], call.scratch_bytes, step, step, scratch_of=step))
+    return buffers
+
+
+def _arena_of(graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]],
+              groups: _Groups) -> int:
+    buffers = _buffers(graph, calls, life, groups)
+    _place_greedy(buffers)
+    return max((b.offset + b.size for b in buffers), default=0)
+
+
 def _merge_in_place(
     graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]], groups: _Groups
-) -> None:
-    """Let an element-wise output take over an input that is dead after this step."""
+) -> _Groups:
+    """Let outputs take over the memory of inputs that die at their step: exactly (element-wise
+    kernels, ``inplace``) or starting ``lag`` bytes earlier (row-streaming kernels, ``overlap``).
+
+    A merged pair occupies its memory for both lifetimes, which can cost more elsewhere than it
+    saves here, so each merge is kept only if the whole plan does not grow.
+    """
+    best = _arena_of(graph, calls, life, groups)
     for step, call in enumerate(calls):
-        for out, src in call.inplace:
-            if out not in life or src not in life or src in graph.inputs:
+        candidates = [(out, src, 0) for out, src in call.inplace] + list(call.overlap)
+        for out, src, lag in candidates:
+            if out not in life or src not in life or src in graph.outputs:
                 continue
-            if graph.tensors[out].nbytes != graph.tensors[src].nbytes:
+            if lag == 0 and graph.tensors[out].nbytes != graph.tensors[src].nbytes:
                 continue
-            group_src = [t for t in life if groups.find(t) == groups.find(src)]
-            if max(life[t][1] for t in group_src) != step:
+            root = groups.find(src)[0]
+            group = [t for t in life if groups.find(t)[0] == root]
+            if max(life[t][1] for t in group) != step or groups.find(out)[0] == root:
                 continue
-            if src in graph.outputs:
+            if any(t in graph.outputs for t in group):
                 continue
-            groups.union(out, src)
-            break
+            trial = copy.deepcopy(groups)
+            trial.union(out, src, -lag)
+            arena = _arena_of(graph, calls, life, trial)
+            if arena <= best:
+                groups, best = trial, arena
+                break
+    return groups
 
 
 #: Placement orders tried; the smallest arena wins. Size first is TFLM's order; the others win on
@@ -234,3 +287,25 @@ def _place_greedy(buffers: list[Buffer]) -> None:
     assert best is not None
     for b in buffers:
         b.offset = best[1][id(b)]
+
+
+def streaming_lag(
+    in_shape: tuple[int, ...], out_shape: tuple[int, ...], *, stride: int, pad_top: int,
+    itemsize: int = 1,
+) -> int | None:
+    """The smallest ``lag`` for a kernel that computes NHWC output rows in order and, while
+    writing output row ``oy``, reads no input row above ``oy * stride - pad_top``.
+
+    With the output starting ``lag`` bytes before the input, every output byte lands on input
+    bytes the kernel has finished reading. Returns None for batches > 1 (each batch restarts at
+    the top of its input).
+    """
+    if len(in_shape) != 4 or len(out_shape) != 4 or in_shape[0] != 1 or out_shape[0] != 1:
+        return None
+    in_row = in_shape[2] * in_shape[3] * itemsize
+    out_row = out_shape[2] * out_shape[3] * itemsize
+    lag = 0
+    for oy in range(out_shape[1]):
+        needed_row = max(0, oy * stride - pad_top)
+        lag = max(lag, (oy + 1) * out_row - needed_row * in_row)
+    return lag

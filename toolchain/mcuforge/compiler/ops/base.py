@@ -69,6 +69,10 @@ class KernelCall:
     alias: tuple[int, int] | None = None
     #: (output, input) pairs whose memory the kernel may share (element-wise, in order).
     inplace: list[tuple[int, int]] = field(default_factory=list)
+    #: (output, input, lag): the kernel writes the output in order while reading the input in
+    #: order, never writing past ``lag`` bytes behind the input bytes it still needs, so the
+    #: output may start ``lag`` bytes before the input (see ``plan.streaming_lag``).
+    overlap: list[tuple[int, int, int]] = field(default_factory=list)
     scratch_bytes: int = 0
 
 
