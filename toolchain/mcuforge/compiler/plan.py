@@ -221,6 +221,25 @@ def _arena_of(graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, 
     return max((b.offset + b.size for b in buffers), default=0)
 
 
+def _can_merge(graph: Graph, life: dict[int, tuple[int, int]], groups: _Groups, step: int,
+               call: KernelCall, out: int, src: int, lag: int) -> bool:
+    """The source's group must end at this step and the output's group begin here: then the
+    two groups never hold live data in the same bytes except through this kernel's own
+    (declared safe) access pattern."""
+    if out not in life or src not in life or src in graph.outputs:
+        return False
+    if lag == 0 and graph.tensors[out].nbytes != graph.tensors[src].nbytes:
+        return False
+    src_root, out_root = groups.find(src)[0], groups.find(out)[0]
+    if src_root == out_root:
+        return False
+    src_group = [t for t in life if groups.find(t)[0] == src_root]
+    out_group = [t for t in life if groups.find(t)[0] == out_root]
+    if max(life[t][1] for t in src_group) != step or any(t in graph.outputs for t in src_group):
+        return False
+    return all(life[t][0] >= step and t not in call.op.inputs for t in out_group)
+
+
 def _merge_in_place(
     graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]], groups: _Groups
 ) -> _Groups:
@@ -231,25 +250,23 @@ def _merge_in_place(
     saves here, so each merge is kept only if the whole plan does not grow.
     """
     best = _arena_of(graph, calls, life, groups)
-    for step, call in enumerate(calls):
-        candidates = [(out, src, 0) for out, src in call.inplace] + list(call.overlap)
-        for out, src, lag in candidates:
-            if out not in life or src not in life or src in graph.outputs:
-                continue
-            if lag == 0 and graph.tensors[out].nbytes != graph.tensors[src].nbytes:
-                continue
-            root = groups.find(src)[0]
-            group = [t for t in life if groups.find(t)[0] == root]
-            if max(life[t][1] for t in group) != step or groups.find(out)[0] == root:
-                continue
-            if any(t in graph.outputs for t in group):
-                continue
-            trial = copy.deepcopy(groups)
-            trial.union(out, src, -lag)
-            arena = _arena_of(graph, calls, life, trial)
-            if arena <= best:
-                groups, best = trial, arena
-                break
+    # Merges interact (an in-place merge later in the graph can make an earlier overlap pay),
+    # so passes repeat until none is accepted.
+    for _ in range(8):
+        accepted = False
+        for step, call in enumerate(calls):
+            candidates = [(out, src, 0) for out, src in call.inplace] + list(call.overlap)
+            for out, src, lag in candidates:
+                if not _can_merge(graph, life, groups, step, call, out, src, lag):
+                    continue
+                trial = copy.deepcopy(groups)
+                trial.union(out, src, -lag)
+                arena = _arena_of(graph, calls, life, trial)
+                if arena < best or (arena == best and lag == 0):
+                    groups, best, accepted = trial, arena, True
+                    break
+        if not accepted:
+            break
     return groups
 
 
