@@ -26,7 +26,9 @@ def int8_tflite(
 ) -> bytes:
     """Convert the Keras model ``build()`` returns into a full-integer int8 .tflite.
 
-    ``input_shapes`` exclude the batch dimension. The calibration data is uniform over a random
+    ``input_shapes`` exclude the batch dimension. With several inputs, name them so that their
+    names sort in input order (``in0``, ``in1``...): the converter feeds calibration samples to
+    the inputs in name order. The calibration data is uniform over a random
     asymmetric range per input.
     """
     import tensorflow as tf
