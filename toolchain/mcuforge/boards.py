@@ -2,7 +2,11 @@
 
 A board's memory map, console UART, clock, emulator and flashing facts live in its file and
 nowhere else; CPU flags and kernel families in ``boards/_cpus.toml``; cross toolchains in
-``boards/_toolchains.toml``. Code asks this module and never branches on a board's name.
+``boards/_toolchains.toml``; what each console driver needs from a board file in
+``boards/_drivers.toml``. Code asks this module and never branches on a board's name.
+
+Every function takes an optional ``directory`` so that a registry other than the installed one
+(a user's own boards, or a malformed file in a test) is validated by exactly the same code.
 """
 
 from __future__ import annotations
@@ -16,12 +20,35 @@ from typing import Any
 from mcuforge import resources
 from mcuforge.errors import BoardError
 
+#: Flashing methods mcuforge knows (mcuforge.flash), with the keys each one's table may hold
+#: and which of them are required.
+FLASH_METHODS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # GDB remote protocol: QEMU's gdbstub, or any GDB server a user runs (OpenOCD, J-Link, pyOCD).
+    "gdb": (frozenset({"reset"}), frozenset({"reset"})),
+    "pyocd": (frozenset({"target", "pack", "frequency"}), frozenset({"target"})),
+    "openocd": (frozenset({"args"}), frozenset({"args"})),
+    "esptool": (frozenset({"chip", "offset", "baud"}), frozenset({"chip"})),
+}
+
+#: Emulators and the keys their table must hold (the runners read them).
+EMULATOR_KEYS: dict[str, frozenset[str]] = {
+    "qemu": frozenset({"machine"}),
+    "renode": frozenset({"platform", "uart"}),
+}
+
+#: Image formats a board may ask the build to produce from the ELF, with required keys.
+IMAGE_FORMATS: dict[str, frozenset[str]] = {
+    "esp": frozenset({"chip", "flash_mode", "flash_freq", "flash_size"}),
+}
+
 
 @dataclass(frozen=True)
 class MemoryRegion:
     name: str
     origin: int
     size: int
+    #: Another region whose bytes these are, seen at other addresses (ESP32-C3 IRAM/DRAM).
+    alias_of: str | None = None
 
     @property
     def end(self) -> int:
@@ -39,6 +66,9 @@ class Toolchain:
     install: str
     extra_cflags: tuple[str, ...] = ()
     extra_ldflags: tuple[str, ...] = ()
+    #: False for toolchains mcuforge cannot run here (Xtensa): such boards build only through
+    #: an exporter, and ``install`` says how.
+    native: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,10 +108,22 @@ class Board:
     stack_bytes: int = 4096
     image: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: Every memory region of the board file by name, flash and ram included.
+    memory: dict[str, MemoryRegion] = field(default_factory=dict)
+    #: Per-method settings: ``[flash.pyocd] target = ...`` becomes ``{"pyocd": {...}}``.
+    flash_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What to plug in when no serial port / debug probe is found (shown in errors).
+    port_hint: str = ""
+    probe_hint: str = ""
 
     @property
     def emulated(self) -> bool:
         return bool(self.emulators)
+
+    @property
+    def buildable(self) -> bool:
+        """True when ``mcuforge build`` can compile for this board on this kind of machine."""
+        return self.cpu.toolchain.native
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +140,7 @@ class Board:
             "usb_ids": [f"{v:04x}:{p:04x}" for v, p in self.usb_ids],
             "platformio_board": self.platformio_board,
             "kernels": list(self.cpu.kernels),
+            "buildable": self.buildable,
         }
 
 
@@ -118,10 +161,24 @@ class _Fields:
             raise BoardError(f"{self.where}: '{key}' must be {names}, got {value!r}")
         return value
 
+    def strings(self, key: str, default: Any = ...) -> list[str]:
+        value = self.get(key, list, default)
+        if any(not isinstance(v, str) for v in value):
+            raise BoardError(f"{self.where}: '{key}' must be a list of strings, got {value!r}")
+        return list(value)
+
     def table(self, key: str, default: Any = ...) -> _Fields:
         return _Fields(
             self.get(key, dict, default if default is ... else {}), f"{self.where} [{key}]"
         )
+
+    def only(self, allowed: frozenset[str] | set[str]) -> None:
+        """Reject keys this table may not hold (a typo must not be silently ignored)."""
+        unknown = sorted(set(self.data) - set(allowed))
+        if unknown:
+            raise BoardError(
+                f"{self.where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})"
+            )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -129,6 +186,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise BoardError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise BoardError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _dir(directory: Path | None) -> Path:
+    return Path(directory) if directory is not None else resources.boards_dir()
 
 
 @cache
@@ -141,8 +204,9 @@ def _toolchains(directory: Path) -> dict[str, Toolchain]:
             prefix=f.get("prefix", str),
             specs=f.get("specs", str),
             install=f.get("install", str),
-            extra_cflags=tuple(f.get("cflags", list, [])),
-            extra_ldflags=tuple(f.get("ldflags", list, [])),
+            extra_cflags=tuple(f.strings("cflags", [])),
+            extra_ldflags=tuple(f.strings("ldflags", [])),
+            native=f.get("native", bool, True),
         )
     return out
 
@@ -161,24 +225,192 @@ def _cpus(directory: Path) -> dict[str, Cpu]:
             arch=f.get("arch", str),
             toolchain=toolchains[tc],
             startup=f.get("startup", str),
-            cflags=tuple(f.get("cflags", list)),
-            kernels=tuple(f.get("kernels", list)),
+            cflags=tuple(f.strings("cflags")),
+            kernels=tuple(f.strings("kernels")),
         )
     return out
 
 
-def _region(f: _Fields, name: str) -> MemoryRegion:
-    t = f.table("memory").table(name)
-    region = MemoryRegion(name, t.get("origin", int), t.get("size", int))
-    if region.size <= 0:
-        raise BoardError(f"{t.where}: size must be positive")
-    return region
+@dataclass(frozen=True)
+class _Driver:
+    platform: str
+    requires: tuple[str, ...]
+
+
+@cache
+def _drivers(directory: Path) -> dict[str, _Driver]:
+    path = directory / "_drivers.toml"
+    if not path.exists():  # a registry of its own may do without driver checks
+        return {}
+    out = {}
+    for name, table in _read_toml(path).items():
+        f = _Fields(table, f"_drivers.toml [{name}]")
+        out[name] = _Driver(f.get("platform", str), tuple(f.strings("requires", [])))
+    return out
+
+
+def _regions(f: _Fields) -> dict[str, MemoryRegion]:
+    memory = f.table("memory")
+    regions: dict[str, MemoryRegion] = {}
+    for name in memory.data:
+        t = memory.table(name)
+        t.only({"origin", "size", "alias_of"})
+        region = MemoryRegion(
+            name, t.get("origin", int), t.get("size", int), t.get("alias_of", str, None)
+        )
+        if region.size <= 0:
+            raise BoardError(f"{t.where}: size must be positive")
+        if region.origin < 0 or region.end > 1 << 32:
+            raise BoardError(f"{t.where}: region outside the 32-bit address space")
+        regions[name] = region
+    for required in ("flash", "ram"):
+        if required not in regions:
+            raise BoardError(f"{memory.where}: missing required region [memory.{required}]")
+    names = sorted(regions)
+    for i, a in enumerate(names):
+        ra = regions[a]
+        if ra.alias_of is not None:
+            target = regions.get(ra.alias_of)
+            if target is None or target.size != ra.size:
+                raise BoardError(
+                    f"{memory.where} [{a}]: alias_of must name a region of the same size"
+                )
+        for b in names[i + 1 :]:
+            rb = regions[b]
+            if ra.origin < rb.end and rb.origin < ra.end:
+                raise BoardError(f"{memory.where}: regions '{a}' and '{b}' overlap")
+    return regions
+
+
+def _console(f: _Fields, drivers: dict[str, _Driver], platform: str, where: str) -> Console:
+    c = f.table("console")
+    driver = c.get("driver", str)
+    if drivers:
+        if driver not in drivers:
+            raise BoardError(
+                f"{c.where}: unknown driver '{driver}' (known: {', '.join(sorted(drivers))})"
+            )
+        spec = drivers[driver]
+        if spec.platform != platform:
+            raise BoardError(
+                f"{where}: console driver '{driver}' belongs to platform '{spec.platform}', "
+                f"not '{platform}'"
+            )
+        for key in spec.requires:
+            c.get(key, int)  # raises naming the file and the key
+    for key, value in c.data.items():
+        if not isinstance(value, int | str) or isinstance(value, bool):
+            raise BoardError(f"{c.where}: '{key}' must be an integer or a string, got {value!r}")
+    extra = {k: v for k, v in c.data.items() if k not in ("driver", "base", "irq", "baud")}
+    return Console(
+        driver=driver,
+        base=c.get("base", int),
+        irq=c.get("irq", int),
+        baud=c.get("baud", int, 115200),
+        extra=extra,
+    )
+
+
+def _emulators(f: _Fields) -> dict[str, dict[str, Any]]:
+    table = f.table("emulators", {})
+    out: dict[str, dict[str, Any]] = {}
+    for name in table.data:
+        if name not in EMULATOR_KEYS:
+            raise BoardError(
+                f"{table.where}: unknown emulator '{name}' (known: {', '.join(EMULATOR_KEYS)})"
+            )
+        t = table.table(name)
+        for key in sorted(EMULATOR_KEYS[name]):
+            t.get(key, str)
+        out[name] = dict(t.data)
+    return out
+
+
+def _flash(f: _Fields) -> tuple[tuple[str, ...], dict[str, dict[str, Any]], str, str]:
+    table = f.table("flash", {})
+    methods = table.strings("methods", [])
+    table.only({"methods", "port_hint", "probe_hint", *FLASH_METHODS})
+    options: dict[str, dict[str, Any]] = {}
+    for method in methods:
+        if method not in FLASH_METHODS:
+            raise BoardError(
+                f"{table.where}: unknown flash method '{method}' "
+                f"(known: {', '.join(FLASH_METHODS)})"
+            )
+    for method in FLASH_METHODS:
+        if method not in table.data:
+            continue
+        if method not in methods:
+            raise BoardError(f"{table.where}: [{method}] settings for a method not in 'methods'")
+        t = table.table(method)
+        allowed, required = FLASH_METHODS[method]
+        t.only(allowed)
+        for key in sorted(required):
+            t.get(key, (str, list, int))
+        for key in ("args", "reset"):
+            if key in t.data:
+                t.strings(key)
+        options[method] = dict(t.data)
+    for method in methods:
+        if FLASH_METHODS[method][1] and method not in options:
+            raise BoardError(f"{table.where}: method '{method}' needs a [flash.{method}] table")
+    return (
+        tuple(methods),
+        options,
+        table.get("port_hint", str, ""),
+        table.get("probe_hint", str, ""),
+    )
+
+
+def _image(f: _Fields) -> dict[str, Any]:
+    t = f.table("image", {})
+    if not t.data:
+        return {}
+    fmt = t.get("format", str)
+    if fmt not in IMAGE_FORMATS:
+        raise BoardError(
+            f"{t.where}: unknown image format '{fmt}' (known: {', '.join(IMAGE_FORMATS)})"
+        )
+    t.only({"format", *IMAGE_FORMATS[fmt]})
+    for key in sorted(IMAGE_FORMATS[fmt]):
+        t.get(key, str)
+    return dict(t.data)
+
+
+def _usb_ids(f: _Fields, where: str) -> tuple[tuple[int, int], ...]:
+    usb = []
+    for entry in f.get("usb_ids", list, []):
+        try:
+            vid, pid = (int(x, 16) for x in entry.split(":"))
+        except (ValueError, AttributeError):
+            raise BoardError(f"{where}: usb_ids entry {entry!r} must be 'vvvv:pppp' hex") from None
+        usb.append((vid, pid))
+    return tuple(usb)
+
+
+TOP_LEVEL_KEYS = {
+    "name",
+    "description",
+    "cpu",
+    "platform",
+    "clock_hz",
+    "irq_count",
+    "stack_bytes",
+    "memory",
+    "console",
+    "emulators",
+    "flash",
+    "usb_ids",
+    "platformio_board",
+    "image",
+}
 
 
 def load_board_file(path: Path) -> Board:
-    """Load and validate one board file."""
+    """Load and validate one board file (shared files are read from its directory)."""
     directory = path.parent
     f = _Fields(_read_toml(path), path.name)
+    f.only(TOP_LEVEL_KEYS)
     name = f.get("name", str)
     if name != path.stem:
         raise BoardError(f"{path.name}: name '{name}' must match the file name '{path.stem}'")
@@ -188,48 +420,41 @@ def load_board_file(path: Path) -> Board:
         raise BoardError(
             f"{path.name}: unknown cpu '{cpu_name}' (known: {', '.join(sorted(cpus))})"
         )
-    flash, ram = _region(f, "flash"), _region(f, "ram")
-    if flash.origin < ram.end and ram.origin < flash.end:
-        raise BoardError(f"{path.name}: flash and RAM regions overlap")
-    c = f.table("console")
-    console_extra = {k: v for k, v in c.data.items() if k not in ("driver", "base", "irq", "baud")}
-    usb = []
-    for entry in f.get("usb_ids", list, []):
-        try:
-            vid, pid = (int(x, 16) for x in entry.split(":"))
-        except (ValueError, AttributeError):
-            raise BoardError(
-                f"{path.name}: usb_ids entry {entry!r} must be 'vvvv:pppp' hex"
-            ) from None
-        usb.append((vid, pid))
-    flash_table = f.table("flash", {})
+    cpu = cpus[cpu_name]
+    platform = f.get("platform", str)
+    regions = _regions(f)
+    methods, options, port_hint, probe_hint = _flash(f)
     board = Board(
         name=name,
         description=f.get("description", str),
-        cpu=cpus[cpu_name],
-        platform=f.get("platform", str),
+        cpu=cpu,
+        platform=platform,
         clock_hz=f.get("clock_hz", int),
         irq_count=f.get("irq_count", int),
-        flash=flash,
-        ram=ram,
-        console=Console(
-            driver=c.get("driver", str),
-            base=c.get("base", int),
-            irq=c.get("irq", int),
-            baud=c.get("baud", int, 115200),
-            extra=console_extra,
-        ),
-        emulators=f.get("emulators", dict, {}),
-        flash_methods=tuple(flash_table.get("methods", list, [])),
-        usb_ids=tuple(usb),
+        flash=regions["flash"],
+        ram=regions["ram"],
+        console=_console(f, _drivers(directory), platform, path.name),
+        emulators=_emulators(f),
+        flash_methods=methods,
+        usb_ids=_usb_ids(f, path.name),
         platformio_board=f.get("platformio_board", str, None),
         stack_bytes=f.get("stack_bytes", int, 4096),
-        image=f.get("image", dict, {}),
+        image=_image(f),
         path=path,
+        memory=regions,
+        flash_options=options,
+        port_hint=port_hint,
+        probe_hint=probe_hint,
     )
+    if board.clock_hz <= 0 or board.irq_count <= 0 or board.stack_bytes <= 0:
+        raise BoardError(f"{path.name}: clock_hz, irq_count and stack_bytes must be positive")
+    # mcuforge compiles only for native toolchains; an exporter supplies the platform code of
+    # the others (PlatformIO's framework for Xtensa), so only native boards need the directory.
     platform_dir = resources.firmware_dir() / "platform" / board.platform
-    if not platform_dir.is_dir():
+    if cpu.toolchain.native and not platform_dir.is_dir():
         raise BoardError(f"{path.name}: no firmware platform '{board.platform}' ({platform_dir})")
+    if cpu.toolchain.native and not (resources.firmware_dir() / "platform" / cpu.startup).is_dir():
+        raise BoardError(f"{path.name}: cpu '{cpu_name}' names a missing startup '{cpu.startup}'")
     if not 0 <= board.console.irq < board.irq_count:
         raise BoardError(
             f"{path.name}: console irq {board.console.irq} outside 0..{board.irq_count - 1}"
@@ -238,8 +463,7 @@ def load_board_file(path: Path) -> Board:
 
 
 @cache
-def all_boards() -> dict[str, Board]:
-    directory = resources.boards_dir()
+def _all_boards(directory: Path) -> dict[str, Board]:
     return {
         p.stem: load_board_file(p)
         for p in sorted(directory.glob("*.toml"))
@@ -247,8 +471,13 @@ def all_boards() -> dict[str, Board]:
     }
 
 
-def get_board(name: str) -> Board:
-    boards = all_boards()
+def all_boards(directory: Path | None = None) -> dict[str, Board]:
+    """Every board of a registry (default: the installed ``boards/``), validated."""
+    return _all_boards(_dir(directory))
+
+
+def get_board(name: str, directory: Path | None = None) -> Board:
+    boards = all_boards(directory)
     if name not in boards:
         raise BoardError(
             f"unknown board '{name}'; known boards: {', '.join(sorted(boards))} "

@@ -25,6 +25,7 @@ from mcuforge import __version__, protocol, resources
 from mcuforge.boards import Board
 from mcuforge.compiler.compile import CompiledModel, compile_graph
 from mcuforge.errors import BudgetError, BuildError, ToolchainMissing
+from mcuforge.image import make_image
 from mcuforge.model import read_model
 
 #: No firmware image may exceed this, whatever the board offers.
@@ -187,17 +188,21 @@ def include_dirs(board: Board, gen_dir: Path) -> list[Path]:
 
 
 def measure(elf: Path, board: Board) -> tuple[int, int]:
-    """(flash bytes, RAM bytes) from the ELF's allocated sections."""
+    """(flash bytes, RAM bytes) from the ELF's allocated sections.
+
+    Flash: every byte the image stores (code and constants in flash, the initial values of
+    .data, and on RAM-loaded boards such as the ESP32-C3 everything the ROM copies to SRAM).
+    RAM: every section that runs outside the flash region (.data, .bss, stack, RAM-loaded code).
+    """
     flash = ram = 0
     with elf.open("rb") as fh:
         for section in ELFFile(fh).iter_sections():
             if not section["sh_flags"] & SH_FLAGS.SHF_ALLOC or section["sh_size"] == 0:
                 continue
             addr, size = section["sh_addr"], section["sh_size"]
-            in_ram = board.ram.contains(addr)
-            if in_ram:
+            if not board.flash.contains(addr):
                 ram += size
-            if section["sh_type"] != "SHT_NOBITS" and (board.flash.contains(addr) or in_ram):
+            if section["sh_type"] != "SHT_NOBITS":
                 flash += size  # .data is stored in flash and copied at reset
     return flash, ram
 
@@ -232,14 +237,24 @@ def build_firmware(
     opt: str = "-O2",
     kernels: tuple[str, ...] | None = None,
     progress: Progress | None = None,
+    extra_defines: tuple[str, ...] = (),
+    extra_sources: tuple[Path, ...] = (),
+    extra_ldflags: tuple[str, ...] = (),
 ) -> BuildResult:
     """Build the firmware image for ``model`` on ``board`` into ``out_dir``.
 
     ``debug`` gives every tensor its own memory and exposes it over the protocol (for the
     layer-by-layer check); ``profile`` records instructions per step. ``kernels`` overrides the
     CPU's kernel families (``("ref",)`` builds with the reference kernels only).
+    ``extra_defines`` (``NAME`` or ``NAME=VALUE``), ``extra_sources`` and ``extra_ldflags`` extend
+    the compile and link line (the self-test build for Renode suites uses them).
     """
     say = progress or (lambda _msg: None)
+    tc = board.cpu.toolchain
+    if not tc.native:
+        raise ToolchainMissing(
+            f"mcuforge cannot build for {board.name} ({board.cpu.arch}): {tc.install}"
+        )
     say(f"reading {model}")
     graph = read_model(model)
     families = kernels or board.cpu.kernels
@@ -256,7 +271,6 @@ def build_firmware(
     (gen / "protocol_codes.h").write_text(protocol.c_header())
     (gen / "link.ld").write_text(linker_script(board))
 
-    tc = board.cpu.toolchain
     elf = out_dir / "firmware.elf"
     cmd = [
         cc,
@@ -274,13 +288,16 @@ def build_firmware(
         "-ffreestanding",
         "-fno-common",
         *(["-DMCUFORGE_PROFILE"] if profile else []),
+        *[f"-D{d}" for d in extra_defines],
         *[f"-I{d}" for d in include_dirs(board, gen)],
         *map(str, firmware_sources(board, compiled, gen)),
+        *map(str, extra_sources),
         "-nostartfiles",
         f"-T{gen / 'link.ld'}",
         "-Wl,--gc-sections",
         f"-Wl,-Map={out_dir / 'firmware.map'}",
         *tc.extra_ldflags,
+        *extra_ldflags,
         "-o",
         str(elf),
     ]
@@ -304,7 +321,13 @@ def build_firmware(
         )
 
     bin_path, hex_path = out_dir / "firmware.bin", out_dir / "firmware.hex"
-    for fmt, path in (("binary", bin_path), ("ihex", hex_path)):
+    formats = [("ihex", hex_path)]
+    if board.image:  # the board's own image format replaces the raw binary (mcuforge.image)
+        say(f"writing the {board.image['format']} image firmware.bin")
+        (out_dir / "image.log").write_text(make_image(board, elf, bin_path))
+    else:
+        formats.append(("binary", bin_path))
+    for fmt, path in formats:
         subprocess.run([objcopy, "-O", fmt, str(elf), str(path)], check=True, capture_output=True)
     flash, ram = measure(elf, board)
     size = SizeReport(

@@ -312,6 +312,11 @@ def boards_cmd(as_json: bool) -> None:
         )
 
 
+from mcuforge.flash.command import flash_cmd  # noqa: E402
+
+cli.add_command(flash_cmd)
+
+
 def main() -> None:
     cli(prog_name="mcuforge")
 

@@ -172,8 +172,18 @@ class QemuTarget:
             if time.monotonic() > deadline:
                 raise TargetError("QEMU did not open its control socket within 15 s")
             time.sleep(0.01)
-        self._qmp = QEMUMonitorProtocol(qmp_path)
-        self._qmp.connect()
+        # QEMU creates the socket file before it listens on it: under load a first connect can
+        # be refused, so retry until the deadline.
+        while True:
+            self._qmp = QEMUMonitorProtocol(qmp_path)
+            try:
+                self._qmp.connect()
+                break
+            except Exception as exc:  # qemu.qmp raises its own ConnectError wrapping OSError
+                self._qmp = None
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise TargetError(f"cannot connect to QEMU's control socket: {exc}") from None
+                time.sleep(0.02)
         for chardev in self._qmp.cmd("query-chardev"):  # type: ignore[union-attr]
             if chardev.get("label") == "con":
                 # "disconnected:tcp:127.0.0.1:PORT,server=on" (QEMU 7.2)
