@@ -240,34 +240,66 @@ def _can_merge(graph: Graph, life: dict[int, tuple[int, int]], groups: _Groups, 
     return all(life[t][0] >= step and t not in call.op.inputs for t in out_group)
 
 
+Merge = tuple[int, int, int, int]  # (step, output, input, lag)
+
+
+def _apply(graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]],
+           base: _Groups, merges: list[Merge]) -> tuple[_Groups, list[Merge]]:
+    """The groups after applying ``merges`` in order, skipping those no longer valid."""
+    groups = copy.deepcopy(base)
+    applied = []
+    for step, out, src, lag in merges:
+        if _can_merge(graph, life, groups, step, calls[step], out, src, lag):
+            groups.union(out, src, -lag)
+            applied.append((step, out, src, lag))
+    return groups, applied
+
+
 def _merge_in_place(
-    graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]], groups: _Groups
+    graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]], base: _Groups
 ) -> _Groups:
     """Let outputs take over the memory of inputs that die at their step: exactly (element-wise
     kernels, ``inplace``) or starting ``lag`` bytes earlier (row-streaming kernels, ``overlap``).
 
     A merged pair occupies its memory for both lifetimes, which can cost more elsewhere than it
-    saves here, so each merge is kept only if the whole plan does not grow.
+    saves here; and a chain of merges can pay where each alone does not (a run of convolutions
+    shrinks only when every layer overlaps its input). Two searches run -- adding merges one by
+    one while the arena shrinks, and taking all of them then dropping those that do not pay --
+    and the smaller arena wins.
     """
-    best = _arena_of(graph, calls, life, groups)
-    # Merges interact (an in-place merge later in the graph can make an earlier overlap pay),
-    # so passes repeat until none is accepted.
-    for _ in range(8):
-        accepted = False
-        for step, call in enumerate(calls):
-            candidates = [(out, src, 0) for out, src in call.inplace] + list(call.overlap)
-            for out, src, lag in candidates:
-                if not _can_merge(graph, life, groups, step, call, out, src, lag):
-                    continue
-                trial = copy.deepcopy(groups)
-                trial.union(out, src, -lag)
-                arena = _arena_of(graph, calls, life, trial)
-                if arena < best or (arena == best and lag == 0):
-                    groups, best, accepted = trial, arena, True
-                    break
-        if not accepted:
+    candidates: list[Merge] = []
+    for step, call in enumerate(calls):
+        candidates += [(step, out, src, 0) for out, src in call.inplace]
+        candidates += [(step, out, src, lag) for out, src, lag in call.overlap]
+    if not candidates:
+        return base
+
+    def arena(merges: list[Merge]) -> tuple[int, _Groups, list[Merge]]:
+        groups, applied = _apply(graph, calls, life, base, merges)
+        return _arena_of(graph, calls, life, groups), groups, applied
+
+    # Search 1: grow.
+    grown: list[Merge] = []
+    best_grown = arena(grown)[0]
+    for _ in range(4):
+        changed = False
+        for cand in candidates:
+            if cand in grown:
+                continue
+            size, _, applied = arena(grown + [cand])
+            if cand in applied and (size < best_grown or (size == best_grown and cand[3] == 0)):
+                grown, best_grown, changed = grown + [cand], size, True
+        if not changed:
             break
-    return groups
+    # Search 2: shrink from everything.
+    best_shrunk, _, shrunk = arena(candidates)
+    for cand in reversed(list(shrunk)):
+        trial = [m for m in shrunk if m != cand]
+        size = arena(trial)[0]
+        if size <= best_shrunk:
+            shrunk, best_shrunk = trial, size
+    chosen = grown if best_grown <= best_shrunk else shrunk
+    return arena(chosen)[1]
 
 
 #: Placement orders tried; the smallest arena wins. Size first is TFLM's order; the others win on

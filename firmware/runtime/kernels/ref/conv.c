@@ -1,0 +1,50 @@
+/* CONV_2D, int8: TFLM's reference_integer_ops::ConvPerChannel arithmetic (int32 accumulator,
+ * weights zero point 0, double-rounding requantization per output channel). */
+#include "kernels/conv.h"
+
+#include <stddef.h>
+
+#include "quant.h"
+
+void mcuforge_conv2d_s8(const mcuforge_conv_params_t *p, const int8_t *input,
+                        const int8_t *weights, const int32_t *bias, int8_t *output) {
+    const size_t in_c = (size_t)p->input_c;
+    const size_t in_row = (size_t)p->input_w * in_c;
+    const size_t w_row = (size_t)p->filter_w * in_c;
+    const size_t w_filter = (size_t)p->filter_h * w_row;
+    int8_t *out = output;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * (size_t)p->input_h * in_row;
+        for (int32_t oy = 0; oy < p->output_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            int32_t fy0, fy1;
+            mf_tap_range(iy0, p->dilation_h, p->filter_h, p->input_h, &fy0, &fy1);
+            for (int32_t ox = 0; ox < p->output_w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                int32_t fx0, fx1;
+                mf_tap_range(ix0, p->dilation_w, p->filter_w, p->input_w, &fx0, &fx1);
+                for (int32_t oc = 0; oc < p->output_c; ++oc) {
+                    const int8_t *w_oc = weights + (size_t)oc * w_filter;
+                    int32_t acc = 0;
+                    for (int32_t fy = fy0; fy < fy1; ++fy) {
+                        const size_t iy = (size_t)(iy0 + fy * p->dilation_h);
+                        for (int32_t fx = fx0; fx < fx1; ++fx) {
+                            const size_t ix = (size_t)(ix0 + fx * p->dilation_w);
+                            const int8_t *x = in_b + iy * in_row + ix * in_c;
+                            const int8_t *w = w_oc + (size_t)fy * w_row + (size_t)fx * in_c;
+                            for (size_t c = 0; c < in_c; ++c) {
+                                acc += w[c] * (x[c] + p->input_offset);
+                            }
+                        }
+                    }
+                    if (bias != NULL) {
+                        acc += bias[oc];
+                    }
+                    const int32_t q = p->per_channel ? oc : 0;
+                    acc = mf_mbqm(acc, p->multiplier[q], p->shift[q]) + p->output_offset;
+                    *out++ = (int8_t)mf_clamp(acc, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}

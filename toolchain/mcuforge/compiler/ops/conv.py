@@ -1,0 +1,84 @@
+"""CONV_2D, int8 activations, int8 weights (per-tensor or per-channel), optional int32 bias:
+TFLM's ``reference_integer_ops::ConvPerChannel``."""
+
+from __future__ import annotations
+
+from mcuforge.compiler.ops.base import (
+    KernelCall,
+    LowerContext,
+    TensorArg,
+    check_activation,
+    expect_dtypes,
+)
+from mcuforge.compiler.ops.spatial import (
+    bias_arg,
+    bias_problems,
+    channel_requant,
+    row_overlap,
+    weights_problems,
+    window,
+    window_problems,
+)
+from mcuforge.compiler.quant import activation_range
+from mcuforge.model.ir import Graph, Operator
+
+OPCODES = ("CONV_2D",)
+
+
+def check(op: Operator, graph: Graph) -> list[str]:
+    problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
+    problems += check_activation(op)
+    if problems:
+        return problems
+    inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if len(weights.shape) != 4:
+        return [f"weights have shape {list(weights.shape)}, need 4-D [out, h, w, in]"]
+    oc, fh, fw, fc = weights.shape
+    problems += window_problems(op, inp, out, fh, fw)
+    if problems:
+        return problems
+    ic = inp.shape[3]
+    if fc != ic:
+        if fc > 0 and ic % fc == 0:
+            problems.append(
+                f"grouped convolution ({ic // fc} groups: {ic} input channels, weights {fc} deep) "
+                "is not supported"
+            )
+        else:
+            problems.append(f"weights are {fc} deep for {ic} input channels")
+    if out.shape[3] != oc:
+        problems.append(f"{oc} filters but {out.shape[3]} output channels")
+    problems += weights_problems(weights, oc, quant_axis=0)
+    problems += bias_problems(graph, op, oc)
+    return problems
+
+
+def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    oc, fh, fw, fc = weights.shape
+    w = window(op, inp, out, fh, fw)
+    requant, consts = channel_requant(op, inp, weights, out)
+    act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_conv2d_s8",
+        source="conv",
+        params_type="mcuforge_conv_params_t",
+        params={
+            **w.params(),
+            "input_offset": -inp.zero_point,
+            "output_offset": out.zero_point,
+            "act_min": act_min,
+            "act_max": act_max,
+            **requant,
+        },
+        args=[
+            TensorArg(op.inputs[0]),
+            TensorArg(op.inputs[1]),
+            TensorArg(bias_arg(op)),
+            TensorArg(op.outputs[0], True),
+        ],
+        consts=consts,
+        macs=w.batches * w.out_h * w.out_w * oc * fh * fw * fc,
+        overlap=row_overlap(w, inp, out),
+    )

@@ -1,0 +1,87 @@
+"""DEPTHWISE_CONV_2D, int8, with depth multiplier and dilation: TFLM's
+``reference_integer_ops::DepthwiseConvPerChannel``."""
+
+from __future__ import annotations
+
+from mcuforge.compiler.ops.base import (
+    KernelCall,
+    LowerContext,
+    TensorArg,
+    check_activation,
+    expect_dtypes,
+)
+from mcuforge.compiler.ops.spatial import (
+    bias_arg,
+    bias_problems,
+    channel_requant,
+    row_overlap,
+    weights_problems,
+    window,
+    window_problems,
+)
+from mcuforge.compiler.quant import activation_range
+from mcuforge.model.ir import Graph, Operator
+
+OPCODES = ("DEPTHWISE_CONV_2D",)
+
+
+def check(op: Operator, graph: Graph) -> list[str]:
+    problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
+    problems += check_activation(op)
+    if problems:
+        return problems
+    inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if len(weights.shape) != 4 or weights.shape[0] != 1:
+        return [f"weights have shape {list(weights.shape)}, need [1, h, w, channels]"]
+    _, fh, fw, oc = weights.shape
+    problems += window_problems(op, inp, out, fh, fw)
+    if problems:
+        return problems
+    ic = inp.shape[3]
+    if out.shape[3] != oc:
+        problems.append(f"weights have {oc} channels but the output has {out.shape[3]}")
+    elif oc % ic:
+        problems.append(f"{oc} output channels is not a multiple of {ic} input channels")
+    else:
+        # The reference kernel loops with the option's multiplier, so it must agree with the
+        # shapes (older converters wrote it; it is redundant with the shapes).
+        declared = int(op.options.get("depth_multiplier", oc // ic) or oc // ic)
+        if declared != oc // ic:
+            problems.append(
+                f"depth_multiplier {declared} does not match {ic} -> {oc} channels"
+            )
+    problems += weights_problems(weights, oc, quant_axis=3)
+    problems += bias_problems(graph, op, oc)
+    return problems
+
+
+def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    _, fh, fw, oc = weights.shape
+    w = window(op, inp, out, fh, fw)
+    requant, consts = channel_requant(op, inp, weights, out)
+    act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_depthwise_conv2d_s8",
+        source="depthwise_conv",
+        params_type="mcuforge_dw_conv_params_t",
+        params={
+            **w.params(),
+            "depth_multiplier": oc // w.in_c,
+            "input_offset": -inp.zero_point,
+            "output_offset": out.zero_point,
+            "act_min": act_min,
+            "act_max": act_max,
+            **requant,
+        },
+        args=[
+            TensorArg(op.inputs[0]),
+            TensorArg(op.inputs[1]),
+            TensorArg(bias_arg(op)),
+            TensorArg(op.outputs[0], True),
+        ],
+        consts=consts,
+        macs=w.batches * w.out_h * w.out_w * oc * fh * fw,
+        overlap=row_overlap(w, inp, out),
+    )
