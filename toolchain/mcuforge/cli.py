@@ -174,6 +174,12 @@ def build_cmd(
 @click.option(
     "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report."
 )
+@click.option(
+    "--robot",
+    "robot_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --emulator renode: write a renode-test suite to DIR instead of running.",
+)
 @JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def test_cmd(
@@ -186,6 +192,7 @@ def test_cmd(
     layers: bool,
     build_dir: Path | None,
     junit: Path | None,
+    robot_dir: Path | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -197,6 +204,11 @@ def test_cmd(
     Example:
       mcuforge test hello_world_int8.tflite --board mps2-an386 --vectors 50 --json
     """
+    if robot_dir is not None:
+        from mcuforge.renode_suite import emit_robot_suite
+
+        emit_robot_suite(model, board, emulator, robot_dir, vectors, seed, as_json, quiet)
+        return
     from mcuforge.verify import run_test
 
     report = run_test(
@@ -315,6 +327,12 @@ def boards_cmd(as_json: bool) -> None:
 from mcuforge.flash.command import flash_cmd  # noqa: E402
 
 cli.add_command(flash_cmd)
+
+from mcuforge.export.cli import export_group  # noqa: E402
+from mcuforge.renode_suite import renode_suite_cmd  # noqa: E402
+
+cli.add_command(renode_suite_cmd)
+cli.add_command(export_group)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from mcuforge.boards import Board
 from mcuforge.errors import McuforgeError, TargetError
 from mcuforge.target.device import Device
 
-EMULATORS = ("qemu",)
+EMULATORS = ("qemu", "renode")
 
 
 @contextmanager
@@ -38,5 +38,20 @@ def open_target(
             raise
         finally:
             target.close()
+        return
+    if emulator == "renode":
+        from mcuforge.target.renode import RenodeTarget
+
+        renode = RenodeTarget(board, elf, watchdog_s=watchdog_s)
+        try:
+            yield renode.start()
+        except McuforgeError as exc:
+            if renode.timed_out:
+                raise TargetError(
+                    f"{exc}\n  Renode was stopped by the watchdog after {watchdog_s:.0f} s"
+                ) from None
+            raise
+        finally:
+            renode.close()
         return
     raise TargetError(f"unknown emulator '{emulator}' (available: {', '.join(EMULATORS)})")

@@ -1,0 +1,556 @@
+"""Renode: the runner, the monitor command sequence, the Robot suite and its self-test firmware.
+
+Renode cannot be installed on the machines this suite normally runs on, so:
+
+* the real Renode runs are skipped, with the reason shown, unless ``renode`` is on PATH;
+* every monitor command and every Robot keyword mcuforge generates is checked against the syntax
+  Renode documents (renode-docs: host-integration/uart.md, basic/renode-testing-api.md,
+  introduction/testing; the keyword sources src/Renode/RobotFrameworkEngine/UartKeywords.cs and
+  RenodeKeywords.cs), and the .robot file is parsed by Robot Framework itself;
+* the self-test firmware the suite waits on runs in QEMU, proving its lines are real;
+* RenodeTarget's process handling runs against a FAKE ``renode`` (a script that speaks the
+  monitor framing), never presented as Renode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mcuforge.boards import all_boards, get_board
+from mcuforge.build import build_firmware
+from mcuforge.cli import cli
+from mcuforge.errors import TargetError, ToolchainMissing
+from mcuforge.renode_suite import write_robot_suite
+from mcuforge.selftest import SELFTEST_LDFLAGS, build_selftest, expected_results, vectors_source
+from mcuforge.target import open_target
+from mcuforge.target.qemu import QemuTarget
+from mcuforge.target.renode import (
+    RenodeSpec,
+    RenodeTarget,
+    monitor_script,
+    strip_telnet,
+)
+
+RENODE = shutil.which("renode")
+renode_only = pytest.mark.skipif(
+    RENODE is None,
+    reason="Renode not installed (not on PyPI, Debian or npm; get it from https://renode.io): "
+    "the real Renode runs are checked only where it is",
+)
+RENODE_BOARDS = sorted(name for name, b in all_boards().items() if "renode" in b.emulators)
+
+# ---- Renode's documented syntax -------------------------------------------------------------
+# Monitor commands mcuforge sends, as documented: renode-docs host-integration/uart.md
+# (CreateServerSocketTerminal PORT "name" false: raw socket, no telnet bytes; connector
+# Connect), basic/running.md and renode-testing-api.md (mach create, LoadPlatformDescription,
+# sysbus LoadELF @path, start, quit), the time framework (SetGlobalQuantum "seconds",
+# SetGlobalAdvanceImmediately) and the CPU's PerformanceInMips property.
+MONITOR_SYNTAX = [
+    re.compile(r'^mach create "[A-Za-z0-9_-]+"$'),
+    re.compile(r"^machine LoadPlatformDescription @(platforms/\S+\.repl|/\S+\.repl|\$\{\w+\})$"),
+    re.compile(r"^sysbus LoadELF @(/\S+|\$\{\w+\})$|^sysbus LoadELF \$\{\w+\}$"),
+    re.compile(r"^sysbus\.cpu PerformanceInMips [1-9]\d*$"),
+    re.compile(r'^emulation SetGlobalQuantum "\d+(\.\d+)?"$'),
+    re.compile(r"^emulation SetGlobalAdvanceImmediately (true|false)$"),
+    re.compile(r'^emulation CreateServerSocketTerminal \d{1,5} "[A-Za-z0-9_]+" false$'),
+    re.compile(r"^connector Connect sysbus\.[A-Za-z0-9_]+ [A-Za-z0-9_]+$"),
+    re.compile(r"^start$"),
+]
+# Robot keywords Renode's RobotFrameworkEngine provides ([RobotFrameworkKeyword] methods of
+# RenodeKeywords.cs and UartKeywords.cs, CamelCase split into words).
+RENODE_KEYWORDS = {
+    "Execute Command",
+    "Execute Script",
+    "Execute Python",
+    "Start Emulation",
+    "Reset Emulation",
+    "Create Terminal Tester",
+    "Set Default Uart Timeout",
+    "Wait For Line On Uart",
+    "Wait For Lines On Uart",
+    "Wait For Prompt On Uart",
+    "Wait For Next Line On Uart",
+    "Wait For Bytes On Uart",
+    "Write Line To Uart",
+    "Write To Uart",
+    "Write Char On Uart",
+    "Send Key To Uart",
+    "Register Failing Uart String",
+    "Unregister Failing Uart String",
+    "Should Not Be On Uart",
+    "Test If Uart Is Idle",
+    "Create Log Tester",
+    "Wait For Log Entry",
+}
+
+
+def documented(command: str) -> bool:
+    return any(p.match(command) for p in MONITOR_SYNTAX)
+
+
+# ---- the command sequence ---------------------------------------------------------------------
+@pytest.mark.parametrize("name", RENODE_BOARDS)
+def test_monitor_script_follows_renode_documented_syntax(name: str, tmp_path: Path) -> None:
+    spec = RenodeSpec.of(get_board(name))
+    elf = tmp_path / "fw.elf"
+    cmds = monitor_script(spec, elf, 40123, performance_mips=72) + ["start"]
+    for c in cmds:
+        assert documented(c), f"not Renode's documented syntax: {c!r}"
+    order = [c.split()[0] + " " + c.split()[1] if " " in c else c for c in cmds]
+    # mach create first; platform before ELF; terminal created before it is connected; start last
+    assert order[0] == "mach create"
+    assert cmds.index(next(c for c in cmds if "LoadPlatformDescription" in c)) < cmds.index(
+        next(c for c in cmds if "LoadELF" in c)
+    )
+    term = next(i for i, c in enumerate(cmds) if "CreateServerSocketTerminal" in c)
+    conn = next(i for i, c in enumerate(cmds) if c.startswith("connector Connect"))
+    assert term < conn < len(cmds) - 1 and cmds[-1] == "start"
+    assert f"sysbus LoadELF @{elf.resolve()}" in cmds
+    assert f"connector Connect {spec.uart} term" in cmds
+    assert not any("@@" in c for c in cmds)  # board files may already write "@platforms/..."
+
+
+def test_repl_overrides_are_loaded_in_the_same_description(tmp_path: Path) -> None:
+    board = get_board("nrf52840-dk")
+    table = dict(board.emulators["renode"], repl_overrides="uart0:\n    easyDMA: false\n")
+    spec = RenodeSpec.of(_with_renode(board, table))
+    repl = spec.platform_repl()
+    assert repl is not None
+    # platform-description format: `using` first, then an *updating* entry (no type name)
+    assert re.search(r'^using "platforms/cpus/nrf52840\.repl"$', repl, re.M)
+    assert "\nuart0:\n    easyDMA: false\n" in repl
+    cmds = monitor_script(spec, tmp_path / "fw.elf", 40000, str(tmp_path / "platform.repl"))
+    assert cmds[1] == f"machine LoadPlatformDescription @{tmp_path / 'platform.repl'}"
+    assert all(documented(c) for c in cmds)
+
+
+def test_boards_without_renode_are_refused_clearly() -> None:
+    with pytest.raises(TargetError, match="cannot run in Renode"):
+        RenodeSpec.of(get_board("mps2-an386"))
+
+
+def test_missing_renode_is_a_clear_toolchain_error(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PATH", str(tmp_path))
+    elf = tmp_path / "fw.elf"
+    elf.write_bytes(b"\x7fELF")
+    target = RenodeTarget(get_board("stm32f4-discovery"), elf)
+    with pytest.raises(ToolchainMissing, match=r"Renode is not installed: get it from https://renode\.io"):
+        target.start()
+    target.close()
+
+
+def test_telnet_negotiation_is_stripped() -> None:
+    raw = b"\xff\xfd\x00\xff\xfb\x01\xff\xfb\x03\xff\xfc\x22"
+    raw += b"Renode\xff\xff!\xff\xfa\x01\x02\xff\xf0."
+    assert strip_telnet(raw) == b"Renode\xff!."
+    assert strip_telnet(b"abc\xff") == b"abc"  # a dangling IAC waits for the next read
+
+
+# ---- the Robot suite ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def suite(zoo: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return write_robot_suite(
+        zoo / "hello_world_int8.tflite",
+        get_board("stm32f4-discovery"),
+        tmp_path_factory.mktemp("robot"),
+        vectors=4,
+    )
+
+
+def _keyword_calls(path: Path) -> tuple[list[tuple[str, list[str]]], set[str], list[str]]:
+    """(keyword calls with arguments, keywords the suite defines, test names) via Robot's parser.
+    Arguments have the suite's own variables (and ${CURDIR}) substituted, as Robot would."""
+    from robot.api import get_model
+    from robot.api.parsing import Keyword, KeywordCall, ModelVisitor, TestCase, Variable
+
+    calls: list[tuple[str, list[str]]] = []
+    defined: set[str] = set()
+    tests: list[str] = []
+    errors: list[str] = []
+    variables = {"${CURDIR}": str(path.parent)}
+
+    def resolve(value: str) -> str:
+        for _ in range(3):
+            for name, replacement in variables.items():
+                value = value.replace(name, replacement)
+        return value
+
+    class Visitor(ModelVisitor):  # type: ignore[misc]
+        def visit_Variable(self, node: Variable) -> None:  # noqa: N802 - Robot's API
+            variables[node.name] = " ".join(node.value)
+
+        def visit_KeywordCall(self, node: KeywordCall) -> None:  # noqa: N802
+            calls.append((node.keyword, [resolve(a) for a in node.args]))
+
+        def visit_Keyword(self, node: Keyword) -> None:  # noqa: N802
+            defined.add(node.name)
+            self.generic_visit(node)
+
+        def visit_TestCase(self, node: TestCase) -> None:  # noqa: N802
+            tests.append(node.name)
+            self.generic_visit(node)
+
+        def visit_Error(self, node) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
+            errors.append(str(node.errors))
+
+    model = get_model(str(path))
+    Visitor().visit(model)
+    assert not errors, errors
+    return calls, defined, tests
+
+
+def test_robot_suite_uses_only_renode_keywords_and_documented_commands(suite) -> None:  # type: ignore[no-untyped-def]
+    calls, defined, tests = _keyword_calls(suite.suite)
+    assert tests == [f"Vector {i} Matches TFLM" for i in range(4)] + ["All 4 Vectors Match TFLM"]
+    for keyword, args in calls:
+        assert keyword in RENODE_KEYWORDS | defined, f"not a Renode keyword: {keyword}"
+        if keyword == "Execute Command":
+            assert len(args) == 1 and documented(args[0]), f"undocumented command: {args}"
+    used = {k for k, _ in calls}
+    assert {"Create Terminal Tester", "Start Emulation", "Wait For Line On Uart"} <= used
+    waits = [args[0] for k, args in calls if k == "Wait For Line On Uart"]
+    assert waits == [f"PASS vector {i} of 4" for i in range(4)] + ["MCUFORGE DONE pass=4 fail=0"]
+    text = suite.suite.read_text()
+    assert "*** Settings ***" not in text  # renode-test supplies setup and teardown
+    assert "${ELF}             @${CURDIR}/firmware.elf" in text
+    assert "${UART}            sysbus.usart2" in text
+    assert suite.command == f"renode-test {suite.suite} --variable ELF:@{suite.elf}"
+    assert suite.elf.is_file()
+
+
+def test_cli_test_robot_writes_the_suite_and_does_not_run(zoo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "robot"
+    model = str(zoo / "hello_world_int8.tflite")
+    args = ["test", model, "-b", "stm32f4-discovery", "-n", "2", "--emulator", "renode"]
+    result = CliRunner().invoke(cli, [*args, "--robot", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert (out / "mcuforge_selftest.robot").is_file() and (out / "firmware.elf").is_file()
+    refused = CliRunner().invoke(cli, ["test", model, "-b", "stm32f4-discovery", "--robot", "x"])
+    assert refused.exit_code == 2 and "add --emulator renode" in refused.output
+    no_renode = CliRunner().invoke(cli, ["renode-suite", model, "-b", "mps2-an386", "-o", "y"])
+    assert no_renode.exit_code == 2 and "cannot run in Renode" in no_renode.output
+    assert "Traceback" not in refused.output + no_renode.output
+
+
+# ---- the self-test firmware, run for real in QEMU ---------------------------------------------
+def _uart_text(elf: Path) -> tuple[str, str]:
+    """Everything the firmware printed before its protocol banner, and its model name."""
+    with QemuTarget(get_board("mps2-an386"), elf) as device:
+        # Link logs every received byte; the self-test lines precede the READY frame.
+        text = bytes(device.link._log).decode(errors="replace")
+        return text, device.info().model  # the protocol server still runs afterwards
+
+
+@pytest.mark.qemu
+def test_selftest_firmware_prints_the_lines_the_robot_suite_waits_for(
+    zoo: Path, suite, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    model = zoo / "hello_world_int8.tflite"
+    st = build_selftest(model, get_board("mps2-an386"), tmp_path, vectors=4)
+    text, model = _uart_text(st.build.elf)
+    lines = [line.strip() for line in text.splitlines()]
+    assert model == "hello_world_int8"
+    assert [x for x in lines if x.startswith(("PASS", "FAIL"))] == [
+        f"PASS vector {i} of 4" for i in range(4)
+    ]
+    assert "MCUFORGE DONE pass=4 fail=0" in lines
+    # The Renode suite (built for stm32f4-discovery with the same vectors) waits for these lines.
+    calls, _, _ = _keyword_calls(suite.suite)
+    for keyword, args in calls:
+        if keyword == "Wait For Line On Uart":
+            assert args[0] in lines
+
+
+@pytest.mark.qemu
+def test_selftest_firmware_reports_a_wrong_result(zoo: Path, tmp_path: Path) -> None:
+    model = zoo / "hello_world_int8.tflite"
+    seeds, crcs = expected_results(model, 3, 0)
+    crcs[1][0] ^= 0x00C0FFEE  # a corrupted expectation stands in for a wrong output
+    source = tmp_path / "selftest_vectors.c"
+    source.write_text(vectors_source("hello_world_int8", seeds, crcs))
+    build = build_firmware(
+        model,
+        get_board("mps2-an386"),
+        tmp_path,
+        extra_defines=("MCUFORGE_SELFTEST",),
+        extra_sources=(source,),
+        extra_ldflags=SELFTEST_LDFLAGS,
+    )
+    text, _ = _uart_text(build.elf)
+    lines = [line.strip() for line in text.splitlines()]
+    got = f"{crcs[1][0] ^ 0x00C0FFEE:08x}"
+    assert f"FAIL vector 1 of 3 output 0 crc={got} expected={crcs[1][0]:08x}" in lines
+    assert "PASS vector 0 of 3" in lines and "PASS vector 2 of 3" in lines
+    assert "MCUFORGE DONE pass=2 fail=1" in lines
+
+
+# ---- RenodeTarget's process handling, against a FAKE renode -----------------------------------
+FAKE_RENODE = '''\
+#!{python}
+"""FAKE `renode` for mcuforge's tests. This is NOT Renode: it speaks the monitor framing measured
+on Renode (telnet preamble, command echo, "(machine) " prompt, prose errors) and plays a tiny
+mcuforge firmware on the socket terminal, so that RenodeTarget's process handling is tested."""
+import os, socket, struct, sys, threading, time
+sys.path.insert(0, {toolchain!r})
+from mcuforge import protocol
+
+args = sys.argv[1:]
+mon_port = int(args[args.index("--port") + 1])
+pid_file = args[args.index("--pid-file") + 1]
+mode = os.environ.get("FAKE_RENODE_MODE", "normal")
+log = open(os.environ["FAKE_RENODE_LOG"], "a", buffering=1)
+
+log.write(f"pid {{os.getpid()}}\\n")
+if mode == "escaping-child":
+    # Like the shell wrapper around mono, with the emulator out of the wrapper's process group:
+    # only the pid file finds it.
+    if os.fork() != 0:
+        while True:
+            time.sleep(1)
+    os.setsid()
+    log.write(f"pid {{os.getpid()}}\\n")
+with open(pid_file, "w") as fh:
+    fh.write(str(os.getpid()))
+
+def text(s):
+    return bytes([len(s)]) + s.encode()
+
+def firmware(conn):
+    conn.sendall(protocol.encode(protocol.Cmd.EVENT_READY, 0, bytes([1]) + text("fake firmware")))
+    buf = b""
+    while True:
+        data = conn.recv(4096)
+        if not data:
+            return
+        buf += data
+        while b"\\x00" in buf:
+            raw, buf = buf.split(b"\\x00", 1)
+            if not raw:
+                continue
+            f = protocol.decode(raw)
+            if f.cmd == protocol.Cmd.PING:
+                body = f.payload
+            elif f.cmd == protocol.Cmd.INFO:
+                body = bytes([1, 1, 1, 0]) + struct.pack("<HHIH", 0, 3, 32, 512)
+                body += text("fake firmware") + text("fake_model")
+            elif f.cmd == protocol.Cmd.INVOKE:
+                body = struct.pack("<iII", 0, 7200, 0)
+            else:
+                conn.sendall(protocol.encode(f.cmd | 0x80, f.seq, bytes([1])))
+                continue
+            conn.sendall(protocol.encode(f.cmd | 0x80, f.seq, bytes([0]) + body))
+
+term = None
+def serve_terminal(port):
+    global term
+    term = socket.socket()
+    term.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    term.bind(("127.0.0.1", port))
+    term.listen(1)
+    def run():
+        conn, _ = term.accept()
+        started.wait()
+        firmware(conn)
+    threading.Thread(target=run, daemon=True).start()
+
+started = threading.Event()
+time.sleep(0.2)  # Renode takes a while to open its monitor: the client must retry
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", mon_port))
+srv.listen(1)
+conn, _ = srv.accept()
+machine = "monitor"
+
+def send(data):
+    for i in range(0, len(data), 7):  # small pieces: the client must reassemble
+        conn.sendall(data[i:i + 7])
+
+send(b"\\xff\\xfd\\x00\\xff\\xfb\\x01\\xff\\xfb\\x03\\xff\\xfc\\x22"
+     b"Renode, version 1.16.0 (FAKE)\\n\\r\\n\\r(monitor) ")
+rf = conn.makefile("rb")
+for line in rf:
+    cmd = line.decode().strip()
+    log.write(f"cmd {{cmd}}\\n")
+    body = ""
+    if cmd == "quit":
+        if mode in ("ignore-quit", "escaping-child"):
+            continue
+        send(b"quit\\n\\rRenode is quitting\\r\\n")
+        os._exit(0)
+    elif cmd.startswith("mach create"):
+        machine = cmd.split('"')[1]
+    elif cmd.startswith("sysbus LoadELF") and mode == "fail-load":
+        body = "There was an error executing command '" + cmd + "'\\nCould not find file"
+    elif cmd.startswith("emulation CreateServerSocketTerminal"):
+        serve_terminal(int(cmd.split()[2]))
+    elif cmd == "start":
+        if mode == "hang-start":
+            time.sleep(3600)
+        body = "Starting emulation..."
+        started.set()
+    elif cmd.split()[0] not in ("machine", "sysbus", "sysbus.cpu", "emulation", "connector"):
+        body = "No such command or device: " + cmd.split()[0]
+    send(cmd.encode() + b"\\n\\r" + body.replace("\\n", "\\r\\n\\r").encode() + b"\\r\\r\\n"
+         + ("(%s) " % machine).encode())
+# Like Renode, closing the monitor socket does not stop the emulator: only quit or a kill.
+while True:
+    time.sleep(1)
+'''
+
+
+@pytest.fixture
+def fake_renode(tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A fake `renode` first on PATH, with a fake Renode home holding the platform repls."""
+    bin_dir = tmp_path / "fakebin"
+    (bin_dir / "platforms" / "boards").mkdir(parents=True)
+    (bin_dir / "platforms" / "cpus").mkdir()
+    (bin_dir / "platforms" / "boards" / "stm32f4_discovery.repl").write_text(
+        'using "platforms/cpus/stm32f4.repl"\n'
+    )
+    (bin_dir / "platforms" / "cpus" / "stm32f4.repl").write_text(
+        "nvic: IRQControllers.NVIC @ sysbus 0xE000E000\n    systickFrequency: 72000000\n"
+    )
+    script = bin_dir / "renode"
+    toolchain = str(Path(__file__).resolve().parents[1] / "toolchain")
+    script.write_text(FAKE_RENODE.format(python=sys.executable, toolchain=toolchain))
+    script.chmod(0o755)
+    log = tmp_path / "fake-renode.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_RENODE_LOG", str(log))
+    elf = tmp_path / "firmware.elf"
+    elf.write_bytes(b"\x7fELF fake image")
+    yield elf, log
+    for pid in _pids(log):  # whatever a failing test left behind: only the fake's own processes
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _pids(log: Path) -> list[int]:
+    if not log.exists():
+        return []
+    lines = log.read_text().splitlines()
+    return [int(line.split()[1]) for line in lines if line.startswith("pid ")]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _gone(pids: list[int], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_renode_target_lifecycle_with_fake_monitor(fake_renode) -> None:  # type: ignore[no-untyped-def]
+    elf, log = fake_renode
+    target = RenodeTarget(get_board("stm32f4-discovery"), elf, watchdog_s=60)
+    try:
+        device = target.start()
+        assert device.ping(b"through the fake") == b"through the fake"
+        assert device.info().model == "fake_model"
+        # SysTick 72 MHz (read from the repl's using chain) -> PerformanceInMips 72: 1 tick = 1
+        assert target.systick_hz == 72_000_000 and target.performance_mips == 72
+        assert device.invoke().instructions == 7200
+        mon_port = target.monitor.port if target.monitor else 0
+    finally:
+        target.close()
+    sent = [line[4:] for line in log.read_text().splitlines() if line.startswith("cmd ")]
+    assert sent == [*target.commands, "quit"]
+    assert sent[0] == 'mach create "dut"'
+    assert "machine LoadPlatformDescription @platforms/boards/stm32f4_discovery.repl" in sent
+    assert "sysbus.cpu PerformanceInMips 72" in sent and sent[-2] == "start"
+    assert all(documented(c) for c in sent[:-1])
+    assert _gone(_pids(log)), "the fake renode survived close()"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", mon_port), timeout=0.5).close()
+
+
+@pytest.mark.parametrize("mode", ["ignore-quit", "escaping-child"])
+def test_renode_target_kills_what_quit_leaves_behind_with_fake_monitor(
+    fake_renode, monkeypatch, mode: str  # type: ignore[no-untyped-def]
+) -> None:
+    elf, log = fake_renode
+    monkeypatch.setenv("FAKE_RENODE_MODE", mode)
+    target = RenodeTarget(get_board("stm32f4-discovery"), elf, watchdog_s=60)
+    target.quit_timeout_s = 0.5  # the fake never quits: no need to wait as long as for Renode
+    try:
+        assert target.start().ping(b"x") == b"x"
+    finally:
+        started = time.monotonic()
+        target.close()
+    assert time.monotonic() - started < 8
+    pids = _pids(log)
+    assert pids and _gone(pids), f"{mode}: the fake emulator survived close()"
+
+
+def test_renode_errors_and_watchdog_with_fake_monitor(fake_renode, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    elf, log = fake_renode
+    monkeypatch.setenv("FAKE_RENODE_MODE", "fail-load")
+    refused = r"(?s)Renode refused `sysbus LoadELF .*Could not find file"
+    with pytest.raises(TargetError, match=refused):
+        RenodeTarget(get_board("stm32f4-discovery"), elf).start()
+    assert _gone(_pids(log))
+    monkeypatch.setenv("FAKE_RENODE_MODE", "hang-start")
+    started = time.monotonic()
+    with (
+        pytest.raises(TargetError, match="stopped by the watchdog after 2 s"),
+        open_target(get_board("stm32f4-discovery"), elf, "renode", watchdog_s=2.0),
+    ):
+        pass
+    assert time.monotonic() - started < 15
+    assert _gone(_pids(log))
+
+
+# ---- real Renode (users who have it) ----------------------------------------------------------
+@renode_only
+@pytest.mark.renode
+def test_real_renode_runs_the_protocol_bit_exact(zoo: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["test", str(zoo / "hello_world_int8.tflite"), "-b", "stm32f4-discovery", "-n", "5",
+         "--emulator", "renode", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert '"mismatches": 0' in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("renode-test") is None, reason="renode-test not on PATH")
+@pytest.mark.renode
+@renode_only
+def test_real_renode_test_passes_the_generated_suite(suite) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.run(
+        ["renode-test", str(suite.suite), "--variable", f"ELF:@{suite.elf}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=suite.directory,
+    )
+    assert proc.returncode == 0, textwrap.shorten(proc.stdout + proc.stderr, 3000)
+
+
+def _with_renode(board, table):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    return dataclasses.replace(board, emulators={**board.emulators, "renode": table})
