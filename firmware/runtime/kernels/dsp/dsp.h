@@ -26,6 +26,17 @@ static inline int32_t mf_sxtb16_ror8(int32_t x) {
 static inline int32_t mf_smlad(int32_t a, int32_t b, int32_t acc) {
     return (int32_t)__smlad(a, b, acc);
 }
+
+/* acc + lo(a)*lo(b); acc + hi(a)*hi(b). */
+static inline int32_t mf_smlabb(int32_t a, int32_t b, int32_t acc) {
+    return (int32_t)__smlabb(a, b, acc);
+}
+static inline int32_t mf_smlatt(int32_t a, int32_t b, int32_t acc) {
+    return (int32_t)__smlatt(a, b, acc);
+}
+
+/* Lane-wise int16 addition (wrapping). */
+static inline int32_t mf_sadd16(int32_t a, int32_t b) { return (int32_t)__sadd16(a, b); }
 #else
 static inline int32_t mf_lane(int32_t x, int byte) { return (int32_t)(int8_t)((uint32_t)x >> (8 * byte)); }
 static inline int32_t mf_pack16(int32_t lo, int32_t hi) {
@@ -33,10 +44,21 @@ static inline int32_t mf_pack16(int32_t lo, int32_t hi) {
 }
 static inline int32_t mf_sxtb16(int32_t x) { return mf_pack16(mf_lane(x, 0), mf_lane(x, 2)); }
 static inline int32_t mf_sxtb16_ror8(int32_t x) { return mf_pack16(mf_lane(x, 1), mf_lane(x, 3)); }
+static inline int32_t mf_lo16(int32_t a) { return (int32_t)(int16_t)a; }
+static inline int32_t mf_hi16(int32_t a) { return (int32_t)(int16_t)((uint32_t)a >> 16); }
 static inline int32_t mf_smlad(int32_t a, int32_t b, int32_t acc) {
-    const int32_t lo = (int32_t)(int16_t)a * (int32_t)(int16_t)b;
-    const int32_t hi = (int32_t)(int16_t)((uint32_t)a >> 16) * (int32_t)(int16_t)((uint32_t)b >> 16);
+    const int32_t lo = mf_lo16(a) * mf_lo16(b);
+    const int32_t hi = mf_hi16(a) * mf_hi16(b);
     return (int32_t)((uint32_t)acc + (uint32_t)lo + (uint32_t)hi);
+}
+static inline int32_t mf_smlabb(int32_t a, int32_t b, int32_t acc) {
+    return (int32_t)((uint32_t)acc + (uint32_t)(mf_lo16(a) * mf_lo16(b)));
+}
+static inline int32_t mf_smlatt(int32_t a, int32_t b, int32_t acc) {
+    return (int32_t)((uint32_t)acc + (uint32_t)(mf_hi16(a) * mf_hi16(b)));
+}
+static inline int32_t mf_sadd16(int32_t a, int32_t b) {
+    return mf_pack16(mf_lo16(a) + mf_lo16(b), mf_hi16(a) + mf_hi16(b));
 }
 #endif
 

@@ -10,7 +10,9 @@ from mcuforge.compiler.ops.base import (
     check_activation,
     expect_dtypes,
 )
+from mcuforge.compiler.ops.dsp import conv_call, matmul_call
 from mcuforge.compiler.ops.spatial import (
+    Window,
     bias_arg,
     bias_problems,
     channel_requant,
@@ -59,6 +61,8 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     w = window(op, inp, out, fh, fw)
     requant, consts = channel_requant(op, inp, weights, out)
     act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
+    if "dsp" in ctx.kernel_families:
+        return _lower_dsp(op, graph, w, requant, consts, act_min, act_max)
     return KernelCall(
         op=op,
         kernel="mcuforge_conv2d_s8",
@@ -82,3 +86,30 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         macs=w.batches * w.out_h * w.out_w * oc * fh * fw * fc,
         overlap=row_overlap(w, inp, out),
     )
+
+
+def _lower_dsp(op: Operator, graph: Graph, w: Window, requant: dict, consts: list,
+               act_min: int, act_max: int) -> KernelCall:
+    inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    assert weights.data is not None
+    bias = graph.tensors[bias_arg(op)].data if bias_arg(op) >= 0 else None
+    pointwise = (w.filter_h == w.filter_w == 1 and w.stride_h == w.stride_w == 1
+                 and w.pad_h == w.pad_w == 0)
+    if pointwise:
+        # Every pixel is one row of a matrix product; rows stream in order, so the input may
+        # still be overlapped by the output (one pixel ahead at most per row).
+        call = matmul_call(
+            op, input_tensor=op.inputs[0], output_tensor=op.outputs[0], weights=weights.data,
+            bias=bias, input_zero_point=inp.zero_point,
+            batches=w.batches * w.out_h * w.out_w, requant=requant, requant_consts=consts,
+            output_offset=out.zero_point, act_min=act_min, act_max=act_max,
+        )
+    else:
+        call = conv_call(
+            op, w.params(), input_tensor=op.inputs[0], output_tensor=op.outputs[0],
+            weights=weights.data, bias=bias, input_zero_point=inp.zero_point, requant=requant,
+            requant_consts=consts, output_offset=out.zero_point, act_min=act_min,
+            act_max=act_max,
+        )
+    call.overlap = row_overlap(w, inp, out)
+    return call

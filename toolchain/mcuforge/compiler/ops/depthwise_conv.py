@@ -10,6 +10,7 @@ from mcuforge.compiler.ops.base import (
     check_activation,
     expect_dtypes,
 )
+from mcuforge.compiler.ops.dsp import conv_call, depthwise_call
 from mcuforge.compiler.ops.spatial import (
     bias_arg,
     bias_problems,
@@ -61,6 +62,21 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     w = window(op, inp, out, fh, fw)
     requant, consts = channel_requant(op, inp, weights, out)
     act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
+    if "dsp" in ctx.kernel_families and (w.in_c == 1 or oc == w.in_c):
+        assert weights.data is not None
+        bias = graph.tensors[bias_arg(op)].data if bias_arg(op) >= 0 else None
+        common = dict(input_tensor=op.inputs[0], output_tensor=op.outputs[0], bias=bias,
+                      input_zero_point=inp.zero_point, requant=requant, requant_consts=consts,
+                      output_offset=out.zero_point, act_min=act_min, act_max=act_max)
+        if w.in_c == 1:
+            # One input channel: every output channel reads the same pixels, which makes this a
+            # plain convolution with oc filters ([1][fh][fw][oc] -> [oc][fh][fw][1]).
+            call = conv_call(op, w.params(), weights=weights.data.transpose(3, 1, 2, 0),
+                             **common)
+        else:
+            call = depthwise_call(op, w.params(), weights=weights.data, **common)
+        call.overlap = row_overlap(w, inp, out)
+        return call
     return KernelCall(
         op=op,
         kernel="mcuforge_depthwise_conv2d_s8",

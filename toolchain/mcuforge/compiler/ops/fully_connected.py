@@ -12,6 +12,7 @@ from mcuforge.compiler.ops.base import (
     check_activation,
     expect_dtypes,
 )
+from mcuforge.compiler.ops.dsp import matmul_call
 from mcuforge.compiler.quant import activation_range, conv_multipliers
 from mcuforge.model.ir import Graph, Operator
 
@@ -41,25 +42,6 @@ def check(op: Operator, graph: Graph) -> list[str]:
     return problems
 
 
-def interleave_rows(weights: np.ndarray) -> np.ndarray:
-    """The DSP kernel's weight layout: blocks of four output rows, four depth bytes of each row
-    in turn, then the depth tail column by column; remaining rows in plain order."""
-    rows, depth = weights.shape
-    depth4 = depth - depth % 4
-    parts = []
-    for blk in range(rows // 4):
-        block = weights[4 * blk : 4 * blk + 4]
-        parts.append(block[:, :depth4].reshape(4, depth4 // 4, 4).transpose(1, 0, 2).reshape(-1))
-        parts.append(block[:, depth4:].T.reshape(-1))
-    parts.append(weights[rows // 4 * 4 :].reshape(-1))
-    return np.concatenate(parts).astype(np.int8)
-
-
-def wrap_int32(values: np.ndarray) -> np.ndarray:
-    """int64 -> int32 with two's-complement wrap-around, as int32 accumulation on the device."""
-    return ((values.astype(np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
-
-
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     inp, weights, out = (
         graph.tensors[op.inputs[0]],
@@ -76,33 +58,20 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     shift = ConstArray(f"{name}_shift", np.array(shifts, dtype=np.int32))
     assert weights.quant is not None and weights.data is not None
     if "dsp" in ctx.kernel_families and weights.zero_point == 0:
-        w = weights.data.astype(np.int64)
-        bias = graph.tensors[op.inputs[2]].data if has_bias else None
-        folded = (bias.astype(np.int64) if bias is not None else 0) - inp.zero_point * w.sum(1)
-        bias_arr = ConstArray(f"{name}_bias", wrap_int32(np.asarray(folded)))
-        w_arr = ConstArray(f"{name}_w", interleave_rows(weights.data))
-        return KernelCall(
-            op=op,
-            kernel="mcuforge_fully_connected_s8_dsp",
-            source="fully_connected",
-            family="dsp",
-            params_type="mcuforge_fc_dsp_params_t",
-            params={
-                "batches": batches,
-                "accum_depth": accum_depth,
-                "output_depth": output_depth,
-                "output_offset": out.zero_point,
-                "act_min": act_min,
-                "act_max": act_max,
-                "per_channel": int(weights.quant.per_channel),
-                "multiplier": mult,
-                "shift": shift,
-                "bias": bias_arr,
-            },
-            args=[TensorArg(op.inputs[0]), TensorArg(-1, const=w_arr),
-                  TensorArg(op.outputs[0], True)],
-            consts=[mult, shift, bias_arr, w_arr],
-            macs=batches * accum_depth * output_depth,
+        return matmul_call(
+            op,
+            input_tensor=op.inputs[0],
+            output_tensor=op.outputs[0],
+            weights=weights.data,
+            bias=graph.tensors[op.inputs[2]].data if has_bias else None,
+            input_zero_point=inp.zero_point,
+            batches=batches,
+            requant={"per_channel": int(weights.quant.per_channel), "multiplier": mult,
+                     "shift": shift},
+            requant_consts=[mult, shift],
+            output_offset=out.zero_point,
+            act_min=act_min,
+            act_max=act_max,
         )
     return KernelCall(
         op=op,

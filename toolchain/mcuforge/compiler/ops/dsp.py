@@ -1,0 +1,195 @@
+"""Lowerings to the Armv7E-M DSP kernels (firmware/runtime/kernels/dsp/), shared by the ops.
+
+Everything these kernels need rearranged is rearranged here, at compile time: weights
+interleaved in the order the inner loops read them, input offsets folded into the bias. No
+``OPCODES``, so the op registry skips this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mcuforge.compiler.ops.base import ConstArray, KernelCall, TensorArg
+from mcuforge.model.ir import Operator
+
+
+def interleave_rows(weights: np.ndarray) -> np.ndarray:
+    """The matrix kernel's weight layout: blocks of four output rows, four depth bytes of each
+    row in turn, then the depth tail column by column; remaining rows in plain order."""
+    rows, depth = weights.shape
+    depth4 = depth - depth % 4
+    parts = []
+    for blk in range(rows // 4):
+        block = weights[4 * blk : 4 * blk + 4]
+        parts.append(block[:, :depth4].reshape(4, depth4 // 4, 4).transpose(1, 0, 2).reshape(-1))
+        parts.append(block[:, depth4:].T.reshape(-1))
+    parts.append(weights[rows // 4 * 4 :].reshape(-1))
+    return np.concatenate(parts).astype(np.int8)
+
+
+def wrap_int32(values: np.ndarray) -> np.ndarray:
+    """int64 -> int32 with two's-complement wrap-around, as int32 accumulation on the device."""
+    return ((values.astype(np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+
+
+def folded_bias(weights: np.ndarray, bias: np.ndarray | None, input_zero_point: int) -> np.ndarray:
+    """bias[o] + input_offset * sum(weights[o]): the input offset moved out of the inner loop.
+    Exact, because int32 addition wraps the same way whatever the order."""
+    w = weights.reshape(weights.shape[0], -1).astype(np.int64)
+    base = bias.astype(np.int64) if bias is not None else np.zeros(w.shape[0], np.int64)
+    return wrap_int32(base - input_zero_point * w.sum(axis=1))
+
+
+def matmul_call(
+    op: Operator,
+    *,
+    input_tensor: int,
+    output_tensor: int,
+    weights: np.ndarray,
+    bias: np.ndarray | None,
+    input_zero_point: int,
+    batches: int,
+    requant: dict[str, Any],
+    requant_consts: list[ConstArray],
+    output_offset: int,
+    act_min: int,
+    act_max: int,
+) -> KernelCall:
+    """``out[b] = requant(W @ in[b] + bias)`` with the DSP matrix kernel: a FULLY_CONNECTED,
+    or a 1x1 stride-1 convolution (each pixel one row of the input)."""
+    name = f"op{op.index}"
+    rows = weights.shape[0]
+    matrix = weights.reshape(rows, -1)
+    bias_arr = ConstArray(f"{name}_bias", folded_bias(matrix, bias, input_zero_point))
+    w_arr = ConstArray(f"{name}_w", interleave_rows(matrix))
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_fully_connected_s8_dsp",
+        source="fully_connected",
+        family="dsp",
+        params_type="mcuforge_fc_dsp_params_t",
+        params={
+            "batches": batches,
+            "accum_depth": matrix.shape[1],
+            "output_depth": rows,
+            "output_offset": output_offset,
+            "act_min": act_min,
+            "act_max": act_max,
+            **requant,
+            "bias": bias_arr,
+        },
+        args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr),
+              TensorArg(output_tensor, True)],
+        consts=[*requant_consts, bias_arr, w_arr],
+        macs=batches * matrix.size,
+    )
+
+
+def pair_bytes(rows: np.ndarray) -> np.ndarray:
+    """Each group of four bytes as w0 w2 w1 w3: SXTB16 then gives (w0, w1) and its rotated
+    form (w2, w3), the order of int16 pairs in an im2col column."""
+    n, depth = rows.shape
+    assert depth % 4 == 0
+    return rows.reshape(n, depth // 4, 4)[:, :, [0, 2, 1, 3]].reshape(n, depth)
+
+
+def conv_call(
+    op: Operator,
+    window_params: dict[str, int],
+    *,
+    input_tensor: int,
+    output_tensor: int,
+    weights: np.ndarray,
+    bias: np.ndarray | None,
+    input_zero_point: int,
+    requant: dict[str, Any],
+    requant_consts: list[ConstArray],
+    output_offset: int,
+    act_min: int,
+    act_max: int,
+) -> KernelCall:
+    """A convolution with the im2col DSP kernel; ``weights`` are [out][fh][fw][in]."""
+    name = f"op{op.index}"
+    rows = weights.shape[0]
+    taps = weights.reshape(rows, -1)
+    col_len = -(-taps.shape[1] // 4) * 4
+    padded = np.zeros((rows, col_len), np.int8)
+    padded[:, : taps.shape[1]] = taps
+    w_arr = ConstArray(f"{name}_w", interleave_rows(pair_bytes(padded)))
+    base = bias.astype(np.int64) if bias is not None else np.zeros(rows, np.int64)
+    bias_arr = ConstArray(f"{name}_bias", wrap_int32(base))
+    geometry = {k: v for k, v in window_params.items()}
+    macs = (geometry["batches"] * geometry["output_h"] * geometry["output_w"] * taps.size)
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_conv2d_s8_dsp",
+        source="conv",
+        family="dsp",
+        params_type="mcuforge_conv_dsp_params_t",
+        params={
+            **geometry,
+            "input_offset": -input_zero_point,
+            "output_offset": output_offset,
+            "act_min": act_min,
+            "act_max": act_max,
+            **requant,
+            "bias": bias_arr,
+            "col_len": col_len,
+        },
+        args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr), TensorArg(output_tensor, True)],
+        consts=[*requant_consts, bias_arr, w_arr],
+        macs=macs,
+        scratch_bytes=col_len * 2,
+    )
+
+
+def depthwise_call(
+    op: Operator,
+    window_params: dict[str, int],
+    *,
+    input_tensor: int,
+    output_tensor: int,
+    weights: np.ndarray,
+    bias: np.ndarray | None,
+    input_zero_point: int,
+    requant: dict[str, Any],
+    requant_consts: list[ConstArray],
+    output_offset: int,
+    act_min: int,
+    act_max: int,
+) -> KernelCall:
+    """A depthwise convolution with depth multiplier 1; ``weights`` are [1][fh][fw][channels]."""
+    name = f"op{op.index}"
+    _, fh, fw, ch = weights.shape
+    stride = -(-ch // 4) * 4
+    ch4 = ch - ch % 4
+    table = np.zeros((fh, fw, stride), np.int16)
+    w = weights.reshape(fh, fw, ch).astype(np.int16)
+    table[:, :, :ch4] = w[:, :, :ch4].reshape(fh, fw, ch4 // 4, 4)[..., [0, 2, 1, 3]].reshape(
+        fh, fw, ch4)
+    table[:, :, ch4:ch] = w[:, :, ch4:]
+    w_arr = ConstArray(f"{name}_w", table)
+    base = bias.astype(np.int64) if bias is not None else np.zeros(ch, np.int64)
+    bias_arr = ConstArray(f"{name}_bias", wrap_int32(base))
+    g = window_params
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_depthwise_conv2d_s8_dsp",
+        source="depthwise_conv",
+        family="dsp",
+        params_type="mcuforge_dw_dsp_params_t",
+        params={
+            "batches": g["batches"], "input_h": g["input_h"], "input_w": g["input_w"],
+            "channels": ch, "output_h": g["output_h"], "output_w": g["output_w"],
+            "filter_h": fh, "filter_w": fw, "stride_h": g["stride_h"], "stride_w": g["stride_w"],
+            "dilation_h": g["dilation_h"], "dilation_w": g["dilation_w"], "pad_h": g["pad_h"],
+            "pad_w": g["pad_w"], "input_offset": -input_zero_point,
+            "output_offset": output_offset, "act_min": act_min, "act_max": act_max,
+            **requant, "bias": bias_arr, "weights_stride": stride,
+        },
+        args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr), TensorArg(output_tensor, True)],
+        consts=[*requant_consts, bias_arr, w_arr],
+        macs=g["batches"] * g["output_h"] * g["output_w"] * fh * fw * ch,
+    )
