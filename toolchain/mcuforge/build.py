@@ -278,7 +278,7 @@ def build_firmware(
         *tc.extra_cflags,
         f"--specs={tc.specs}",
         "-std=c11",
-        opt,
+        *opt.split(),
         "-g",
         "-Wall",
         "-Wextra",

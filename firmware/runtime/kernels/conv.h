@@ -28,30 +28,3 @@ void mcuforge_conv2d_s8(const mcuforge_conv_params_t *p, const int8_t *input,
                         const int8_t *weights, const int32_t *bias, int8_t *output);
 
 #endif
-
-/* ---- Armv7E-M DSP variant (kernels/dsp/conv.c): im2col + matrix product ----
- * Per output pixel the receptive field is gathered into `col` (int16, input offset added, zero
- * where the window leaves the image, zero-padded to col_len, a multiple of 4). Weights: rows
- * [output_c][col_len] (taps in [fy][fx][c] order, zero-padded), each group of four bytes stored
- * as w0 w2 w1 w3 so that SXTB16 yields (w0, w1) and its rotated form (w2, w3); rows in blocks of
- * four interleaved four bytes at a time, remaining rows in plain order. */
-typedef struct {
-    int32_t batches;
-    int32_t input_h, input_w, input_c;
-    int32_t output_h, output_w, output_c;
-    int32_t filter_h, filter_w;
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_h, pad_w;
-    int32_t input_offset;
-    int32_t output_offset;
-    int32_t act_min, act_max;
-    int32_t per_channel;
-    const int32_t *multiplier;
-    const int32_t *shift;
-    const int32_t *bias; /* never NULL */
-    int32_t col_len;
-} mcuforge_conv_dsp_params_t;
-
-void mcuforge_conv2d_s8_dsp(const mcuforge_conv_dsp_params_t *p, const int8_t *input,
-                            const int8_t *weights, int8_t *output, int16_t *col);

@@ -27,7 +27,7 @@ class CompiledModel:
     def kernel_sources(self) -> list[str]:
         """Kernel sources this model links, as ``<family>/<name>`` under
         ``firmware/runtime/kernels/`` (the lowering picked each family for the target CPU)."""
-        return sorted({f"{c.family}/{c.source}" for c in self.calls if c.kernel})
+        return sorted({f"{c.family}/{c.source}" for c in self.calls if c.kernel and not c.spec})
 
     def write(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,8 @@ def c_literal(value: Any) -> str:
         return value.name
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f".{k} = {c_literal(v)}" for k, v in value.items()) + " }"
     if isinstance(value, (list, tuple)):
         return "{ " + ", ".join(c_literal(v) for v in value) + " }"
     if isinstance(value, (float, np.floating)):
@@ -101,7 +103,12 @@ def emit_model(
 
     rendered_calls = []
     extra_consts: list[ConstArray] = []
+    specs: dict[tuple[str, str], str] = {}  # (macro, geometry) -> wrapper name
     for step, call in enumerate(calls):
+        function = call.kernel
+        if call.spec is not None:
+            key = (call.spec_macro, c_literal(call.spec))
+            function = specs.setdefault(key, f"mf_spec{len(specs)}_{call.source}")
         extra_consts.extend(call.consts)
         cargs = [a.const.name if a.const is not None else pointer(a.tensor, a.writable)
                  for a in call.args]
@@ -111,6 +118,7 @@ def emit_model(
             {
                 "op": call.op,
                 "kernel": call.kernel,
+                "function": function,
                 "params_type": call.params_type,
                 "cparams": [(k, c_literal(v)) for k, v in call.params.items()],
                 "cargs": cargs,
@@ -140,7 +148,10 @@ def emit_model(
         arena_alloc=max(plan.arena_bytes, 16),
         lower_bound=plan.lower_bound,
         macs=sum(c.macs for c in calls),
-        headers=sorted({c.source for c in calls if c.kernel}),
+        headers=sorted({f"kernels/{c.source}.h" for c in calls if c.kernel}
+                       | {c.impl_header for c in calls if c.spec is not None}),
+        specs=[{"macro": macro, "geometry": geo, "name": name}
+               for (macro, geo), name in specs.items()],
         consts=[
             {
                 "name": c.name,

@@ -9,6 +9,18 @@
 #include <stdint.h>
 #include <string.h>
 
+/* What a DSP kernel needs per layer at run time; everything about shapes is a compile-time
+ * constant of the specialized kernel instead. */
+typedef struct {
+    int32_t input_offset;   /* -input zero point (0 when folded into the bias) */
+    int32_t output_offset;  /* output zero point */
+    int32_t act_min, act_max;
+    const int32_t *requant; /* per output channel: (multiplier, shift), or the fast form */
+    const int32_t *bias;    /* never NULL */
+} mcuforge_dsp_params_t;
+
+#define MF_INLINE static inline __attribute__((always_inline))
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
 
@@ -84,18 +96,59 @@ static inline void mf_ldrd_inc(const int8_t **p, int32_t *lo, int32_t *hi) {
 #endif
 }
 
-/* TFLM's requantization (double rounding), with the gemmlowp high multiply written as
- * (a*b + 2^30) >> 31: equal to gemmlowp's sign-dependent nudge and truncating division for every
- * input except a == b == INT32_MIN, which a positive multiplier rules out. */
+/* TFLM's requantization (double rounding), in its cheapest exact form:
+ *  - the gemmlowp high multiply as (a*b + 2^30) >> 31, equal to gemmlowp's sign-dependent nudge
+ *    and truncating division for every input but a == b == INT32_MIN, which a positive
+ *    multiplier rules out;
+ *  - the rounding shift with 32-bit masks and the sign bit added to the threshold, branch-free.
+ * `rq` points at one channel's (multiplier, shift) pair: one LDRD. */
 static inline int32_t mf_requant(int32_t x, int32_t multiplier, int32_t shift) {
-    const int left = shift > 0 ? shift : 0;
-    const int right = shift > 0 ? 0 : -shift;
+    const int32_t left = shift & ~(shift >> 31); /* max(shift, 0) */
+    const int32_t right = left - shift;           /* max(-shift, 0) */
     const int32_t shifted = (int32_t)((uint32_t)x << left);
     const int32_t high = (int32_t)(((int64_t)shifted * multiplier + (1LL << 30)) >> 31);
-    const int32_t mask = (int32_t)((1LL << right) - 1);
-    const int32_t remainder = high & mask;
-    const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+    const uint32_t mask = ~(~0u << right);
+    const int32_t remainder = (int32_t)((uint32_t)high & mask);
+    const int32_t threshold = (int32_t)(mask >> 1) + (int32_t)((uint32_t)high >> 31);
     return (high >> right) + (remainder > threshold ? 1 : 0);
+}
+
+/* The same requantization in five instructions, for channels whose compile-time parameters
+ * allow it (checked by the compiler, mcuforge/compiler/ops/dsp.py: no left shift, a right shift
+ * r >= 2, 2^30 < multiplier < 2^31). The two roundings of TFLM's double-rounding form,
+ *     h = floor((x*m + 2^30) / 2^31),  result = floor((h + 2^(r-1) - [h < 0]) / 2^r),
+ * nest into one: result = floor((x*m + 2^30 + 2^(30+r) - [x < 0] * 2^31) / 2^(31+r)), since
+ * floor(floor(a / b) / c) = floor(a / (b*c)) and, with m > 2^30, h < 0 exactly when x < 0. The
+ * 64-bit constant's high word is 2^(r-2), its low word 2^30 (minus 2^31 with a borrow when
+ * x < 0); the quotient is the high word of the sum shifted right by r - 1.
+ * `rq` points at (multiplier, 2^(r-2), r-1, 0) for the channel. */
+static inline int32_t mf_requant_fast(int32_t x, const int32_t *rq) {
+    const int32_t sign = x >> 31;
+    const uint32_t lo = 0x40000000u ^ ((uint32_t)sign << 31);
+    const uint32_t hi = (uint32_t)(rq[1] + sign);
+    const int64_t sum = (int64_t)(((uint64_t)hi << 32) | lo) + (int64_t)x * rq[0];
+    return (int32_t)(sum >> 32) >> rq[2];
+}
+
+/* Requantize, add the output zero point, clamp to the activation range. `fast` is a
+ * compile-time constant in specialized kernels: the table holds 4 words per channel for the fast
+ * form, 2 (multiplier, shift) for the general one. */
+static inline int8_t mf_finish_q(int32_t acc, const int32_t *rq_table, int32_t channel, int fast,
+                                 int32_t output_offset, int32_t act_min, int32_t act_max) {
+    int32_t v = fast ? mf_requant_fast(acc, rq_table + 4 * channel)
+                     : mf_requant(acc, rq_table[2 * channel], rq_table[2 * channel + 1]);
+    v += output_offset;
+    v = v < act_min ? act_min : v;
+    return (int8_t)(v > act_max ? act_max : v);
+}
+
+/* Requantize, add the output zero point, clamp to the activation range, for one channel whose
+ * (multiplier, shift) pair `rq` points at. */
+static inline int8_t mf_finish(int32_t acc, const int32_t *rq, int32_t output_offset,
+                               int32_t act_min, int32_t act_max) {
+    int32_t v = mf_requant(acc, rq[0], rq[1]) + output_offset;
+    v = v < act_min ? act_min : v;
+    return (int8_t)(v > act_max ? act_max : v);
 }
 
 #endif

@@ -74,6 +74,13 @@ class KernelCall:
     #: output may start ``lag`` bytes before the input (see ``plan.streaming_lag``).
     overlap: list[tuple[int, int, int]] = field(default_factory=list)
     scratch_bytes: int = 0
+    #: Shape-specialized kernels: ``spec`` holds the compile-time geometry. The kernel's
+    #: ``impl_header`` defines ``spec_macro(name, {geometry})``, which model.c expands once per
+    #: distinct geometry into a function with every shape constant folded in; ``kernel`` is then
+    #: only a label and no .c file is compiled for the call.
+    spec: dict[str, Any] | None = None
+    spec_macro: str = ""
+    impl_header: str = ""
 
 
 @dataclass

@@ -101,14 +101,14 @@ def _lower_dsp(op: Operator, graph: Graph, w: Window, requant: dict, consts: lis
         call = matmul_call(
             op, input_tensor=op.inputs[0], output_tensor=op.outputs[0], weights=weights.data,
             bias=bias, input_zero_point=inp.zero_point,
-            batches=w.batches * w.out_h * w.out_w, requant=requant, requant_consts=consts,
+            batches=w.batches * w.out_h * w.out_w, requant=requant,
             output_offset=out.zero_point, act_min=act_min, act_max=act_max,
         )
     else:
         call = conv_call(
             op, w.params(), input_tensor=op.inputs[0], output_tensor=op.outputs[0],
             weights=weights.data, bias=bias, input_zero_point=inp.zero_point, requant=requant,
-            requant_consts=consts, output_offset=out.zero_point, act_min=act_min,
+            output_offset=out.zero_point, act_min=act_min,
             act_max=act_max,
         )
     call.overlap = row_overlap(w, inp, out)

@@ -66,7 +66,7 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         assert weights.data is not None
         bias = graph.tensors[bias_arg(op)].data if bias_arg(op) >= 0 else None
         common = dict(input_tensor=op.inputs[0], output_tensor=op.outputs[0], bias=bias,
-                      input_zero_point=inp.zero_point, requant=requant, requant_consts=consts,
+                      input_zero_point=inp.zero_point, requant=requant,
                       output_offset=out.zero_point, act_min=act_min, act_max=act_max)
         if w.in_c == 1:
             # One input channel: every output channel reads the same pixels, which makes this a

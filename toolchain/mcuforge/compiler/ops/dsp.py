@@ -15,6 +15,34 @@ from mcuforge.compiler.ops.base import ConstArray, KernelCall, TensorArg
 from mcuforge.model.ir import Operator
 
 
+def requant_table(name: str, requant: dict[str, Any], channels: int) -> tuple[ConstArray, bool]:
+    """The per-channel requantization table and whether it uses the fast form.
+
+    Fast (``mf_requant_fast`` in dsp.h, exact only under these conditions, all checked here):
+    every channel has no left shift, a right shift of at least 2 and a multiplier strictly
+    between 2^30 and 2^31; four words per channel (multiplier, 2^(r-2), r-1, 0). Otherwise the
+    general form, (multiplier, shift). Per-tensor quantization is repeated per channel so the
+    kernels never branch on it."""
+    mults = np.asarray(requant["multiplier"].values, dtype=np.int64)
+    shifts = np.asarray(requant["shift"].values, dtype=np.int64)
+    if mults.size == 1:
+        mults, shifts = np.repeat(mults, channels), np.repeat(shifts, channels)
+    fast = bool(np.all((shifts <= -2) & (mults > 1 << 30) & (mults < 1 << 31)))
+    if fast:
+        right = -shifts
+        table = np.stack([mults, 1 << (right - 2), right - 1, np.zeros_like(mults)], axis=1)
+    else:
+        table = np.stack([mults, shifts], axis=1)
+    return ConstArray(f"{name}_rq", table.astype(np.int32)), fast
+
+
+def runtime_params(rq: ConstArray, bias: ConstArray, input_offset: int, output_offset: int,
+                   act_min: int, act_max: int) -> dict[str, Any]:
+    """``mcuforge_dsp_params_t``: what a specialized DSP kernel reads at run time."""
+    return {"input_offset": input_offset, "output_offset": output_offset, "act_min": act_min,
+            "act_max": act_max, "requant": rq, "bias": bias}
+
+
 def interleave_rows(weights: np.ndarray) -> np.ndarray:
     """The matrix kernel's weight layout: blocks of four output rows, four depth bytes of each
     row in turn, then the depth tail column by column; remaining rows in plain order."""
@@ -52,7 +80,6 @@ def matmul_call(
     input_zero_point: int,
     batches: int,
     requant: dict[str, Any],
-    requant_consts: list[ConstArray],
     output_offset: int,
     act_min: int,
     act_max: int,
@@ -64,25 +91,21 @@ def matmul_call(
     matrix = weights.reshape(rows, -1)
     bias_arr = ConstArray(f"{name}_bias", folded_bias(matrix, bias, input_zero_point))
     w_arr = ConstArray(f"{name}_w", interleave_rows(matrix))
+    rq, fast = requant_table(name, requant, rows)
     return KernelCall(
         op=op,
         kernel="mcuforge_fully_connected_s8_dsp",
         source="fully_connected",
         family="dsp",
-        params_type="mcuforge_fc_dsp_params_t",
-        params={
-            "batches": batches,
-            "accum_depth": matrix.shape[1],
-            "output_depth": rows,
-            "output_offset": output_offset,
-            "act_min": act_min,
-            "act_max": act_max,
-            **requant,
-            "bias": bias_arr,
-        },
+        params_type="mcuforge_dsp_params_t",
+        params=runtime_params(rq, bias_arr, 0, output_offset, act_min, act_max),
+        spec={"batches": batches, "accum_depth": matrix.shape[1], "output_depth": rows,
+              "fast_requant": int(fast)},
+        spec_macro="MF_FC_DSP_SPEC",
+        impl_header="kernels/dsp/fully_connected_spec.h",
         args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr),
               TensorArg(output_tensor, True)],
-        consts=[*requant_consts, bias_arr, w_arr],
+        consts=[rq, bias_arr, w_arr],
         macs=batches * matrix.size,
     )
 
@@ -105,7 +128,6 @@ def conv_call(
     bias: np.ndarray | None,
     input_zero_point: int,
     requant: dict[str, Any],
-    requant_consts: list[ConstArray],
     output_offset: int,
     act_min: int,
     act_max: int,
@@ -120,26 +142,21 @@ def conv_call(
     w_arr = ConstArray(f"{name}_w", interleave_rows(pair_bytes(padded)))
     base = bias.astype(np.int64) if bias is not None else np.zeros(rows, np.int64)
     bias_arr = ConstArray(f"{name}_bias", wrap_int32(base))
-    geometry = {k: v for k, v in window_params.items()}
+    rq, fast = requant_table(name, requant, rows)
+    geometry = {**window_params, "col_len": col_len, "fast_requant": int(fast)}
     macs = (geometry["batches"] * geometry["output_h"] * geometry["output_w"] * taps.size)
     return KernelCall(
         op=op,
         kernel="mcuforge_conv2d_s8_dsp",
         source="conv",
         family="dsp",
-        params_type="mcuforge_conv_dsp_params_t",
-        params={
-            **geometry,
-            "input_offset": -input_zero_point,
-            "output_offset": output_offset,
-            "act_min": act_min,
-            "act_max": act_max,
-            **requant,
-            "bias": bias_arr,
-            "col_len": col_len,
-        },
+        params_type="mcuforge_dsp_params_t",
+        params=runtime_params(rq, bias_arr, -input_zero_point, output_offset, act_min, act_max),
+        spec=geometry,
+        spec_macro="MF_CONV_DSP_SPEC",
+        impl_header="kernels/dsp/conv_spec.h",
         args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr), TensorArg(output_tensor, True)],
-        consts=[*requant_consts, bias_arr, w_arr],
+        consts=[rq, bias_arr, w_arr],
         macs=macs,
         scratch_bytes=col_len * 2,
     )
@@ -155,7 +172,6 @@ def depthwise_call(
     bias: np.ndarray | None,
     input_zero_point: int,
     requant: dict[str, Any],
-    requant_consts: list[ConstArray],
     output_offset: int,
     act_min: int,
     act_max: int,
@@ -173,23 +189,26 @@ def depthwise_call(
     w_arr = ConstArray(f"{name}_w", table)
     base = bias.astype(np.int64) if bias is not None else np.zeros(ch, np.int64)
     bias_arr = ConstArray(f"{name}_bias", wrap_int32(base))
+    rq, fast = requant_table(name, requant, ch)
     g = window_params
+    geometry = {
+        "batches": g["batches"], "input_h": g["input_h"], "input_w": g["input_w"],
+        "channels": ch, "output_h": g["output_h"], "output_w": g["output_w"],
+        "filter_h": fh, "filter_w": fw, "stride_h": g["stride_h"], "stride_w": g["stride_w"],
+        "dilation_h": g["dilation_h"], "dilation_w": g["dilation_w"], "pad_h": g["pad_h"],
+        "pad_w": g["pad_w"], "weights_stride": stride, "fast_requant": int(fast),
+    }
     return KernelCall(
         op=op,
         kernel="mcuforge_depthwise_conv2d_s8_dsp",
         source="depthwise_conv",
         family="dsp",
-        params_type="mcuforge_dw_dsp_params_t",
-        params={
-            "batches": g["batches"], "input_h": g["input_h"], "input_w": g["input_w"],
-            "channels": ch, "output_h": g["output_h"], "output_w": g["output_w"],
-            "filter_h": fh, "filter_w": fw, "stride_h": g["stride_h"], "stride_w": g["stride_w"],
-            "dilation_h": g["dilation_h"], "dilation_w": g["dilation_w"], "pad_h": g["pad_h"],
-            "pad_w": g["pad_w"], "input_offset": -input_zero_point,
-            "output_offset": output_offset, "act_min": act_min, "act_max": act_max,
-            **requant, "bias": bias_arr, "weights_stride": stride,
-        },
+        params_type="mcuforge_dsp_params_t",
+        params=runtime_params(rq, bias_arr, -input_zero_point, output_offset, act_min, act_max),
+        spec=geometry,
+        spec_macro="MF_DW_DSP_SPEC",
+        impl_header="kernels/dsp/depthwise_conv_spec.h",
         args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr), TensorArg(output_tensor, True)],
-        consts=[*requant_consts, bias_arr, w_arr],
+        consts=[rq, bias_arr, w_arr],
         macs=g["batches"] * g["output_h"] * g["output_w"] * fh * fw * ch,
     )

@@ -68,7 +68,6 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
             batches=batches,
             requant={"per_channel": int(weights.quant.per_channel), "multiplier": mult,
                      "shift": shift},
-            requant_consts=[mult, shift],
             output_offset=out.zero_point,
             act_min=act_min,
             act_max=act_max,
