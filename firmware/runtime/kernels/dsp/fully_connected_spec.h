@@ -84,10 +84,12 @@ MF_INLINE void mf_fc_dsp(const mcuforge_fc_dsp_geo_t *g, const mcuforge_dsp_para
     }
 }
 
+/* One copy per distinct geometry: every size is a compile-time constant of the copy, which
+ * lets the compiler fold the address arithmetic and unroll the short loops. */
 #define MF_FC_DSP_SPEC(name, ...)                                                             \
     static void name(const mcuforge_dsp_params_t *p, const int8_t *input,                     \
                      const int8_t *weights, int8_t *output) {                                 \
-        static const mcuforge_fc_dsp_geo_t g = __VA_ARGS__;                                  \
+        static const mcuforge_fc_dsp_geo_t g = __VA_ARGS__;                                   \
         mf_fc_dsp(&g, p, input, weights, output);                                             \
     }
 

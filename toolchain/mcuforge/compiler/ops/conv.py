@@ -10,7 +10,7 @@ from mcuforge.compiler.ops.base import (
     check_activation,
     expect_dtypes,
 )
-from mcuforge.compiler.ops.dsp import conv_call, matmul_call
+from mcuforge.compiler.ops.dsp import conv_call
 from mcuforge.compiler.ops.spatial import (
     Window,
     bias_arg,
@@ -93,23 +93,12 @@ def _lower_dsp(op: Operator, graph: Graph, w: Window, requant: dict, consts: lis
     inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     assert weights.data is not None
     bias = graph.tensors[bias_arg(op)].data if bias_arg(op) >= 0 else None
-    pointwise = (w.filter_h == w.filter_w == 1 and w.stride_h == w.stride_w == 1
-                 and w.pad_h == w.pad_w == 0)
-    if pointwise:
-        # Every pixel is one row of a matrix product; rows stream in order, so the input may
-        # still be overlapped by the output (one pixel ahead at most per row).
-        call = matmul_call(
-            op, input_tensor=op.inputs[0], output_tensor=op.outputs[0], weights=weights.data,
-            bias=bias, input_zero_point=inp.zero_point,
-            batches=w.batches * w.out_h * w.out_w, requant=requant,
-            output_offset=out.zero_point, act_min=act_min, act_max=act_max,
-        )
-    else:
-        call = conv_call(
-            op, w.params(), input_tensor=op.inputs[0], output_tensor=op.outputs[0],
-            weights=weights.data, bias=bias, input_zero_point=inp.zero_point, requant=requant,
-            output_offset=out.zero_point, act_min=act_min,
-            act_max=act_max,
-        )
+    # Every convolution, 1x1 included, goes through the im2col kernel: its two-pixel blocking
+    # extends each weight once per pixel pair, which beats the matrix kernel's row blocking.
+    call = conv_call(
+        op, w.params(), input_tensor=op.inputs[0], output_tensor=op.outputs[0],
+        weights=weights.data, bias=bias, input_zero_point=inp.zero_point, requant=requant,
+        output_offset=out.zero_point, act_min=act_min, act_max=act_max,
+    )
     call.overlap = row_overlap(w, inp, out)
     return call

@@ -110,6 +110,19 @@ def matmul_call(
     )
 
 
+def interleave_pairs(weights: np.ndarray) -> np.ndarray:
+    """The im2col kernel's weight layout: pairs of rows interleaved four bytes at a time
+    ([o0 d0..3][o1 d0..3][o0 d4..7]...), the odd last row in order. Depth is a multiple of 4."""
+    rows, depth = weights.shape
+    parts = []
+    for k in range(rows // 2):
+        pair = weights[2 * k : 2 * k + 2]
+        parts.append(pair.reshape(2, depth // 4, 4).transpose(1, 0, 2).reshape(-1))
+    if rows % 2:
+        parts.append(weights[-1])
+    return np.concatenate(parts).astype(np.int8)
+
+
 def pair_bytes(rows: np.ndarray) -> np.ndarray:
     """Each group of four bytes as w0 w2 w1 w3: SXTB16 then gives (w0, w1) and its rotated
     form (w2, w3), the order of int16 pairs in an im2col column."""
@@ -139,11 +152,13 @@ def conv_call(
     col_len = -(-taps.shape[1] // 4) * 4
     padded = np.zeros((rows, col_len), np.int8)
     padded[:, : taps.shape[1]] = taps
-    w_arr = ConstArray(f"{name}_w", interleave_rows(pair_bytes(padded)))
-    base = bias.astype(np.int64) if bias is not None else np.zeros(rows, np.int64)
-    bias_arr = ConstArray(f"{name}_bias", wrap_int32(base))
+    vector_gather = weights.shape[-1] % 4 == 0
+    w_arr = ConstArray(f"{name}_w",
+                       interleave_pairs(padded if vector_gather else pair_bytes(padded)))
+    bias_arr = ConstArray(f"{name}_bias", folded_bias(taps, bias, input_zero_point))
     rq, fast = requant_table(name, requant, rows)
-    geometry = {**window_params, "col_len": col_len, "fast_requant": int(fast)}
+    geometry = {**window_params, "col_len": col_len, "vector_gather": int(vector_gather),
+                "fast_requant": int(fast)}
     macs = (geometry["batches"] * geometry["output_h"] * geometry["output_w"] * taps.size)
     return KernelCall(
         op=op,
@@ -158,7 +173,7 @@ def conv_call(
         args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr), TensorArg(output_tensor, True)],
         consts=[rq, bias_arr, w_arr],
         macs=macs,
-        scratch_bytes=col_len * 2,
+        scratch_bytes=2 * col_len * 2,
     )
 
 
