@@ -1,0 +1,65 @@
+"""MUL, int8, with broadcasting (up to 6-D) and a fused clamp activation.
+
+TFLM (``mul_common.cc`` + ``reference/integer_ops/mul.h``): one multiplier
+``double(s1) * double(s2) / double(s_out)`` applied to ``(x1 - zp1) * (x2 - zp2)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from mcuforge.compiler.ops.base import (
+    KernelCall,
+    LowerContext,
+    TensorArg,
+    broadcast_params,
+    broadcast_problem,
+    check_activation,
+    expect_dtypes,
+)
+from mcuforge.compiler.quant import activation_range, f32, quantize_multiplier
+from mcuforge.model.ir import Graph, Operator
+
+OPCODES = ("MUL",)
+
+
+def check(op: Operator, graph: Graph) -> list[str]:
+    problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
+    problems += check_activation(op)
+    if not problems:
+        a, b = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+        if (p := broadcast_problem(a.shape, b.shape)) is not None:
+            problems.append(p)
+        if a.quant.per_channel or b.quant.per_channel:  # type: ignore[union-attr]
+            problems.append("per-channel quantized inputs")
+        out = graph.tensors[op.outputs[0]]
+        if not all(math.isfinite(t.scale) and t.scale > 0 for t in (a, b, out)):
+            problems.append("a quantization scale is zero, negative or not finite")
+    return problems
+
+
+def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    real = float(f32(a.scale)) * float(f32(b.scale)) / float(f32(out.scale))
+    mult, shift = quantize_multiplier(real)
+    act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
+    params = {
+        "input1_offset": -a.zero_point,
+        "input2_offset": -b.zero_point,
+        "output_offset": out.zero_point,
+        "output_multiplier": mult,
+        "output_shift": shift,
+        "act_min": act_min,
+        "act_max": act_max,
+        **broadcast_params(a.shape, b.shape, out.shape),
+    }
+    flat = params["flat_size"] > 0
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_mul_s8",
+        source="mul",
+        params_type="mcuforge_mul_params_t",
+        params=params,
+        args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
+        inplace=[(op.outputs[0], op.inputs[0]), (op.outputs[0], op.inputs[1])] if flat else [],
+    )
