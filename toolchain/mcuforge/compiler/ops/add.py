@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from mcuforge.compiler.fixedpoint import mbqm
 from mcuforge.compiler.ops.base import (
+    ConstArray,
     KernelCall,
     LowerContext,
     TensorArg,
@@ -27,6 +31,12 @@ def check(op: Operator, graph: Graph) -> list[str]:
             problems.append(p)
         if a.quant.per_channel or b.quant.per_channel:  # type: ignore[union-attr]
             problems.append("per-channel quantized inputs")
+        out = graph.tensors[op.outputs[0]]
+        twice_max = 2.0 * float(max(f32(a.scale), f32(b.scale)))
+        if not 0.0 < twice_max / ((1 << LEFT_SHIFT) * float(f32(out.scale))) < 1.0:
+            # TFLM's Prepare aborts on this (QuantizeMultiplierSmallerThanOneExp).
+            problems.append(f"output scale {out.scale:.3g} is too small for the inputs' scales "
+                            "(TFLM rejects this ADD too)")
     return problems
 
 
@@ -53,6 +63,9 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         **broadcast_params(a.shape, b.shape, out.shape),
     }
     flat = params["flat_size"] > 0
+    inplace = [(op.outputs[0], op.inputs[0]), (op.outputs[0], op.inputs[1])] if flat else []
+    if "fast" in ctx.kernel_families:
+        return _lower_lut(op, params, inplace)
     return KernelCall(
         op=op,
         kernel="mcuforge_add_s8",
@@ -60,5 +73,30 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         params_type="mcuforge_add_params_t",
         params=params,
         args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
-        inplace=[(op.outputs[0], op.inputs[0]), (op.outputs[0], op.inputs[1])] if flat else [],
+        inplace=inplace,
+    )
+
+
+def _lower_lut(op: Operator, params: dict, inplace: list[tuple[int, int]]) -> KernelCall:
+    """The table-driven kernel: each input's rescaled value for all 256 int8 inputs, computed
+    with the reference's own integer arithmetic."""
+    values = np.arange(-128, 128)
+    tables = []
+    for i in (1, 2):
+        offset, mult, shift = (params[f"input{i}_offset"], params[f"input{i}_multiplier"],
+                               params[f"input{i}_shift"])
+        tables.append(ConstArray(f"op{op.index}_table{i}", np.array(
+            [mbqm((int(x) + offset) << LEFT_SHIFT, mult, shift) for x in values], dtype=np.int32)))
+    keys = ("output_multiplier", "output_shift", "output_offset", "act_min", "act_max",
+            "flat_size", "dims", "strides1", "strides2")
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_add_s8_lut",
+        source="add",
+        family="fast",
+        params_type="mcuforge_add_lut_params_t",
+        params={"table1": tables[0], "table2": tables[1], **{k: params[k] for k in keys}},
+        args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
+        consts=tables,
+        inplace=inplace,
     )
