@@ -300,6 +300,39 @@ def bench_cmd(
     click.echo(format_bench(report))
 
 
+@cli.command("quantize")
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.option("--output", "-o", "out_path", required=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="The int8 .tflite to write.")
+@click.option("--calibration", "-c", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Representative inputs: .npy, or .npz with 'x' (and optional labels 'y').")
+@click.option("--float-io", is_flag=True,
+              help="Keep float32 model inputs and outputs (int8 inside).")
+@click.option("--holdout", default=0.2, show_default=True,
+              help="Share of the samples kept out of calibration to compare float and int8.")
+@click.option("--task", type=click.Choice(["classification", "regression"]),
+              help="How to compare outputs (default: guessed from the float outputs).")
+@JSON_OPTION
+def quantize_cmd(model: Path, out_path: Path, calibration: Path, float_io: bool, holdout: float,
+                 task: str | None, as_json: bool) -> None:
+    """Quantize a float model (Keras .keras/.h5, SavedModel directory or float .tflite) to full
+    int8, and report how much accuracy it cost on held-out samples.
+
+    \b
+    Example:
+      mcuforge quantize model.keras -o model_int8.tflite --calibration samples.npz
+    """
+    from mcuforge.quantize import format_report, quantize
+
+    report = quantize(model, out_path, calibration, float_io=float_io, holdout_fraction=holdout,
+                      task=task)
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        click.echo(format_report(report))
+
+
 @cli.command("boards")
 @JSON_OPTION
 def boards_cmd(as_json: bool) -> None:
