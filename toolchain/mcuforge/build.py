@@ -43,16 +43,21 @@ class SizeReport:
     flash_budget: int
     ram_budget: int
 
+    #: The model's other constants in flash: per-layer parameters, tensor tables.
+    model_params_bytes: int = 0
+
     @property
     def code_bytes(self) -> int:
-        """Flash spent on everything but the model's constants."""
-        return self.flash_bytes - self.weights_bytes
+        """Flash spent on code: everything but the model's data (weights, tables, per-layer
+        parameters -- what a .tflite file holds)."""
+        return self.flash_bytes - self.weights_bytes - self.model_params_bytes
 
     def to_dict(self) -> dict[str, int]:
         return {
             "flash_bytes": self.flash_bytes,
             "ram_bytes": self.ram_bytes,
             "weights_bytes": self.weights_bytes,
+            "model_params_bytes": self.model_params_bytes,
             "code_bytes": self.code_bytes,
             "arena_bytes": self.arena_bytes,
             "flash_budget": self.flash_budget,
@@ -73,7 +78,8 @@ class SizeReport:
                 f"(used {used} bytes from {total} bytes)"
             )
         lines.append(
-            f"        weights {self.weights_bytes} B, code+runtime {self.code_bytes} B, "
+            f"        weights {self.weights_bytes} B, layer parameters "
+            f"{self.model_params_bytes} B, code {self.code_bytes} B, "
             f"arena {self.arena_bytes} B"
         )
         return "\n".join(lines)
@@ -185,6 +191,16 @@ def include_dirs(board: Board, gen_dir: Path) -> list[Path]:
         fw / "platform" / board.cpu.startup,
         fw / "platform" / board.platform,
     ]
+
+
+def symbol_bytes(elf: Path, names: list[str]) -> int:
+    """Total size of the named symbols in the ELF (those the linker kept)."""
+    wanted = set(names)
+    with elf.open("rb") as fh:
+        symtab = ELFFile(fh).get_section_by_name(".symtab")
+        if symtab is None:
+            return 0
+        return sum(s["st_size"] for s in symtab.iter_symbols() if s.name in wanted)
 
 
 def measure(elf: Path, board: Board) -> tuple[int, int]:
@@ -330,9 +346,9 @@ def build_firmware(
     for fmt, path in formats:
         subprocess.run([objcopy, "-O", fmt, str(elf), str(path)], check=True, capture_output=True)
     flash, ram = measure(elf, board)
-    size = SizeReport(
-        flash, ram, weights, compiled.plan.arena_bytes, board.flash.size, board.ram.size
-    )
+    params = symbol_bytes(elf, compiled.manifest.get("data_symbols", []))
+    size = SizeReport(flash, ram, weights, compiled.plan.arena_bytes, board.flash.size,
+                      board.ram.size, params)
     result = BuildResult(out_dir, elf, bin_path, hex_path, board, compiled, size, debug, profile)
     (out_dir / "build.json").write_text(json.dumps(result.to_dict(), indent=1))
     check_budget(board, flash, ram, estimate=False)

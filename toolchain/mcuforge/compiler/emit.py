@@ -171,6 +171,10 @@ def emit_model(
     )
     manifest = build_manifest(graph, calls, plan, debug_ids)
     manifest["weights_bytes"] = sum(int(c.values.nbytes) for c in consts)
+    # The model's other constant data (per-layer parameter structs, tensor tables): with the
+    # weights, what a .tflite file holds; the build measures their sizes in the ELF.
+    manifest["data_symbols"] = [f"p{c.op.index}" for c in calls if c.kernel] + [
+        "mcuforge_inputs", "mcuforge_outputs", "mcuforge_debug_tensors", "mcuforge_model_name"]
     return EmittedModel(source=source, header=header, manifest=manifest)
 
 
