@@ -120,3 +120,34 @@ def test_missing_toolchain_says_what_to_install(
         from mcuforge.boards import get_board
 
         build_firmware(zoo / "hello_world_int8.tflite", get_board("mps2-an386"), tmp_path / "p")
+
+
+@pytest.mark.slow
+def test_quantize_command_writes_a_compilable_int8_model(tmp_path: Path) -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    from mcuforge.compiler.compile import compile_graph
+    from mcuforge.model import read_model
+
+    model = tf.keras.Sequential([tf.keras.Input((12,)), tf.keras.layers.Dense(8, activation="relu"),
+                                 tf.keras.layers.Dense(3, activation="softmax")])
+    model.save(tmp_path / "tiny.keras")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "calib.npz", x=rng.normal(size=(60, 12)).astype(np.float32))
+    out = tmp_path / "tiny_int8.tflite"
+    result = run("quantize", str(tmp_path / "tiny.keras"), "-o", str(out), "--calibration",
+                 str(tmp_path / "calib.npz"), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["int8_bytes"] == out.stat().st_size and report["top1_agreement"] >= 0.8
+    compile_graph(read_model(out))  # every op of the result compiles
+
+
+def test_quantize_command_refuses_a_bad_calibration_file(tmp_path: Path, zoo: Path) -> None:
+    bad = tmp_path / "calib.npy"
+    bad.write_bytes(b"not numpy")
+    result = run("quantize", str(zoo / "hello_world_float.tflite"), "-o",
+                 str(tmp_path / "o.tflite"), "--calibration", str(bad))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "calib.npy" in result.output

@@ -51,6 +51,27 @@ def test_cli_test_is_bit_exact(zoo: Path, model: str, vectors: int, tmp_path: Pa
     assert junit.read_text().count("<testcase") == vectors
 
 
+ZOO_MODELS = ["micro_speech_quantized", "person_detect", "mlperf_kws_ref_model",
+              "mlperf_ic_resnet_int8", "mlperf_ad01_int8"]
+
+
+@pytest.mark.parametrize("model", ZOO_MODELS)
+def test_published_models_are_bit_exact_on_cortex_m4(zoo: Path, model: str) -> None:
+    result = CliRunner().invoke(cli, ["test", str(zoo / f"{model}.tflite"), "--board",
+                                      "mps2-an386", "--vectors", "10", "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["vectors"] == 10 and report["mismatches"] == 0
+
+
+def test_layers_of_a_published_model_match(zoo: Path) -> None:
+    result = CliRunner().invoke(cli, ["test", str(zoo / "mlperf_kws_ref_model.tflite"), "-b",
+                                      "mps2-an386", "-n", "2", "--layers", "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["layers"]) >= 12 and report["first_divergent_layer"] is None
+
+
 def test_layers_of_hello_world_match(zoo: Path) -> None:
     result = CliRunner().invoke(
         cli,

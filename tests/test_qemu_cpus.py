@@ -17,10 +17,8 @@ from conftest import need_tools
 from mcuforge.boards import get_board
 from mcuforge.build import build_firmware
 from mcuforge.cli import cli
-from mcuforge.compiler.ops import REGISTRY
 from mcuforge.errors import TargetError
 from mcuforge.image import image_info
-from mcuforge.model import read_model
 from mcuforge.reference import Reference
 from mcuforge.target.qemu import QemuTarget, icount_shift
 from mcuforge.vectors import random_vectors
@@ -28,16 +26,6 @@ from mcuforge.verify import compare, run_test
 
 ZOO = Path(__file__).parent / "zoo"
 EMULATED = ["mps2-an385", "mps2-an500", "mps3-an547"]
-KWS_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "SOFTMAX"}
-
-
-def kws_ready() -> bool:
-    """KWS runs once the conv/depthwise/softmax kernels are registered (and, so that a half-landed
-    set cannot fail this file, every other op of the model too)."""
-    ops = {op.opcode for op in read_model(ZOO / "mlperf_kws_ref_model.tflite").operators}
-    return set(REGISTRY) >= KWS_OPS and ops <= set(REGISTRY)
-
-
 def invoke(args: list[str]) -> Result:
     return CliRunner().invoke(cli, args)
 
@@ -52,16 +40,12 @@ def booted(make: Callable[[], QemuTarget]) -> QemuTarget:
     return target
 
 
-# The second case is the larger model once the compiler supports it, hello_world before.
-MODELS = [
-    ("hello_world_int8", 20),
-    ("mlperf_kws_ref_model", 4) if kws_ready() else ("hello_world_int8", 5),
-]
+MODELS = [("hello_world_int8", 20), ("mlperf_kws_ref_model", 10)]
 
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("board", EMULATED)
-@pytest.mark.parametrize("model,vectors", MODELS, ids=["hello_world", "kws_when_supported"])
+@pytest.mark.parametrize("model,vectors", MODELS, ids=["hello_world", "kws"])
 def test_bit_exact_on_emulated_cpu(board: str, model: str, vectors: int) -> None:
     need_tools("arm-none-eabi-gcc", "qemu-system-arm")
     result = invoke(
@@ -106,7 +90,7 @@ def test_instruction_counts_do_not_depend_on_the_icount_shift(board: str, tmp_pa
 def test_real_board_builds_within_budget(board: str, tmp_path: Path) -> None:
     need_tools("arm-none-eabi-gcc")
     b = get_board(board)
-    model = "mlperf_kws_ref_model" if kws_ready() else "hello_world_int8"
+    model = "mlperf_kws_ref_model"
     result = build_firmware(ZOO / f"{model}.tflite", b, tmp_path)
     assert result.elf.stat().st_size > 0
     assert result.hex.read_text().startswith(":")

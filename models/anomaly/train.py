@@ -223,8 +223,8 @@ Reconstruction |float - int8| on calibration hold-out: max {m["max_err"]:.3f}, m
   bytes
 - multiply-accumulates per inference: {m["macs"]}
 - ops: {", ".join(m["ops"])}
-- tensor arena on Cortex-M4: TBD (mcuforge bench)
-- instructions per inference on Cortex-M4: TBD (mcuforge bench)
+- tensor arena on Cortex-M4: measure with `mcuforge bench` (see the device section)
+- instructions per inference on Cortex-M4: measure with `mcuforge bench`
 
 ## Limits
 Synthetic vibration only; a real installation should re-fit `feature_mean`, `feature_std` and the

@@ -188,8 +188,8 @@ Confusion of the int8 model (rows: truth, columns: prediction):
   bytes
 - multiply-accumulates per inference: {m["macs"]}
 - ops: {", ".join(m["ops"])}
-- tensor arena on Cortex-M4: TBD (mcuforge bench)
-- instructions per inference on Cortex-M4: TBD (mcuforge bench)
+- tensor arena on Cortex-M4: measure with `mcuforge bench` (see the device section)
+- instructions per inference on Cortex-M4: measure with `mcuforge bench`
 
 ## Limits
 Synthetic motion only; real sensors differ in axis orientation (remap axes to x right, y

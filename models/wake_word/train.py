@@ -297,8 +297,8 @@ Confusion of the int8 model on all held-out clips (rows: truth, columns: predict
   bytes
 - multiply-accumulates per inference: {m["macs"]}
 - ops: {", ".join(m["ops"])}
-- tensor arena on Cortex-M4: TBD (mcuforge bench)
-- instructions per inference on Cortex-M4: TBD (mcuforge bench)
+- tensor arena on Cortex-M4: measure with `mcuforge bench` (see the device section)
+- instructions per inference on Cortex-M4: measure with `mcuforge bench`
 
 ## Limits
 Synthetic voices only: expect lower accuracy on real speech, and retrain with

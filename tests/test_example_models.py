@@ -1,0 +1,108 @@
+"""The committed example models: artifacts load, and their held-out numbers match the cards.
+
+The int8 models run under the TFLM reference interpreter on the committed heldout.npz; the
+accuracy (or detection rate / false alarms) must equal the MODEL_CARD.md figure within 0.5 point.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mcuforge import frontend
+from mcuforge.quantize import SUPPORTED_OPS, check_int8_model, model_ops, run_tflm
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+EXAMPLES = {"wake_word": 6, "gesture": 4, "anomaly": 64}  # name -> output size
+
+
+def _card_number(name: str, label: str) -> float:
+    card = (MODELS / name / "MODEL_CARD.md").read_text()
+    match = re.search(rf"{re.escape(label)}: ([0-9.]+) %", card)
+    assert match, f"{name}/MODEL_CARD.md has no '{label}' line"
+    return float(match.group(1)) / 100.0
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_artifacts_are_complete_small_and_compilable(name: str) -> None:
+    folder = MODELS / name
+    for required in ("synth.py", "train.py", "README.md", "MODEL_CARD.md", "labels.txt"):
+        assert (folder / required).is_file(), required
+    data = (folder / f"{name}_int8.tflite").read_bytes()
+    assert check_int8_model(data) == []
+    assert set(model_ops(data)) <= SUPPORTED_OPS
+    assert len(data) < 100_000
+    assert (folder / "heldout.npz").stat().st_size < 1_000_000
+    held = np.load(folder / "heldout.npz")
+    assert held["x"].dtype == np.int8 and len(held["x"]) == len(held["y"]) >= 100
+    raw, _ = run_tflm(data, held["x"][:2])
+    assert raw.dtype == np.int8 and raw.shape == (2, EXAMPLES[name])
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "TBD" not in card and "0 mismatches" in card and "instructions per inference" in card
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_float_keras_model_loads_and_matches_the_int8_shapes(name: str) -> None:
+    import keras
+
+    model = keras.models.load_model(MODELS / name / f"{name}_float.keras")
+    held = np.load(MODELS / name / "heldout.npz")
+    assert tuple(model.inputs[0].shape[1:]) == held["x"].shape[1:]
+    assert model.outputs[0].shape[-1] == EXAMPLES[name]
+
+
+@pytest.mark.parametrize("name", ["wake_word", "gesture"])
+def test_classifier_int8_accuracy_matches_the_card(name: str) -> None:
+    folder = MODELS / name
+    held = np.load(folder / "heldout.npz")
+    labels = (folder / "labels.txt").read_text().split()
+    assert labels == [str(s) for s in held["labels"]]
+    _, probs = run_tflm((folder / f"{name}_int8.tflite").read_bytes(), held["x"])
+    accuracy = float(np.mean(probs.argmax(axis=1) == held["y"]))
+    assert accuracy == pytest.approx(_card_number(name, "int8 accuracy on heldout.npz"), abs=0.005)
+    assert accuracy > 0.85
+    # Every class is represented and recognised better than chance.
+    for c in range(len(labels)):
+        assert np.mean(probs[held["y"] == c].argmax(axis=1) == c) > 0.6, labels[c]
+
+
+def test_wake_word_takes_front_end_features_unchanged() -> None:
+    from tflite_micro.python.tflite_micro import runtime
+
+    folder = MODELS / "wake_word"
+    interp = runtime.Interpreter.from_bytes((folder / "wake_word_int8.tflite").read_bytes())
+    q = interp.get_input_details(0)["quantization_parameters"]
+    assert (float(q["scales"][0]), int(q["zero_points"][0])) == (1.0, 0)
+    held = np.load(folder / "heldout.npz")
+    assert held["x"].shape[1:] == (frontend.NUM_FRAMES, frontend.NUM_CHANNELS, 1)
+    assert held["x"].min() == -128  # the front end's floor appears in real clips
+    # Held-out voices are voices that training never used.
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "never" in card and "held-out" in card.lower()
+
+
+def test_anomaly_detection_matches_the_card() -> None:
+    folder = MODELS / "anomaly"
+    held = np.load(folder / "heldout.npz")
+    cfg = json.loads((folder / "threshold.json").read_text())
+    x = held["x"]
+    assert (float(held["input_scale"]), int(held["input_zero_point"])) == pytest.approx(
+        (cfg["input_scale"], cfg["input_zero_point"])
+    )
+    _, recon = run_tflm((folder / "anomaly_int8.tflite").read_bytes(), x)
+    x_deq = (x.astype(np.float32) - cfg["input_zero_point"]) * cfg["input_scale"]
+    flagged = np.mean((x_deq - recon) ** 2, axis=1) > cfg["threshold_int8"]
+    kind = held["kind"]
+    detection, false_alarm = flagged[kind > 0].mean(), flagged[kind == 0].mean()
+    assert detection == pytest.approx(
+        _card_number("anomaly", "int8 detection rate on heldout.npz"), abs=0.005
+    )
+    assert false_alarm == pytest.approx(
+        _card_number("anomaly", "int8 false alarm rate on heldout.npz"), abs=0.005
+    )
+    assert detection > 0.8 and false_alarm < 0.05
+    assert len(cfg["feature_mean"]) == len(cfg["feature_std"]) == x.shape[1]
