@@ -106,3 +106,49 @@ def test_anomaly_detection_matches_the_card() -> None:
     )
     assert detection > 0.8 and false_alarm < 0.05
     assert len(cfg["feature_mean"]) == len(cfg["feature_std"]) == x.shape[1]
+
+
+def _float_inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out samples as the float model takes them, and their labels / kinds."""
+    held = np.load(MODELS / name / "heldout.npz")
+    zero_point, scale = float(held["input_zero_point"]), float(held["input_scale"])
+    x = (held["x"].astype(np.float32) - zero_point) * scale
+    return x, held["kind"] if name == "anomaly" else held["y"]
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_requantized_example_runs_bit_exact_and_keeps_its_accuracy(name: str,
+                                                                    tmp_path: Path) -> None:
+    """`mcuforge quantize` of the float Keras model, then `mcuforge test` on the Cortex-M4:
+    bit-exact over 20 vectors, and held-out accuracy (anomaly: detection rate and false alarms)
+    within 2 points of the float model's."""
+    import keras
+
+    from mcuforge.boards import get_board
+    from mcuforge.quantize import quantize
+    from mcuforge.verify import run_test
+
+    x, labels = _float_inputs(name)
+    np.savez(tmp_path / "calib.npz", x=x)
+    out = tmp_path / f"{name}_int8.tflite"
+    quantize(MODELS / name / f"{name}_float.keras", out, tmp_path / "calib.npz",
+             task="regression" if name == "anomaly" else "classification")
+    report = run_test(out, get_board("mps2-an386"), vectors=20, build_dir=tmp_path / "fw")
+    assert report.vectors == 20 and report.mismatches == 0
+
+    float_out = keras.models.load_model(MODELS / name / f"{name}_float.keras").predict(
+        x, verbose=0).reshape(len(x), -1)
+    int8_out = run_tflm(out.read_bytes(), x)[1].reshape(len(x), -1)
+    if name == "anomaly":
+        threshold = json.loads((MODELS / name / "threshold.json").read_text())["threshold_float"]
+        rates = []
+        for recon in (float_out, int8_out):
+            flagged = np.mean((x - recon) ** 2, axis=1) > threshold
+            rates.append((flagged[labels > 0].mean(), flagged[labels == 0].mean()))
+        assert abs(rates[0][0] - rates[1][0]) <= 0.02 and abs(rates[0][1] - rates[1][1]) <= 0.02
+    else:
+        float_acc = np.mean(float_out.argmax(1) == labels)
+        int8_acc = np.mean(int8_out.argmax(1) == labels)
+        assert float_acc > 0.85 and abs(float_acc - int8_acc) <= 0.02, (float_acc, int8_acc)
