@@ -19,10 +19,6 @@ import math
 import os
 import re
 import shutil
-import signal
-import subprocess
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +27,7 @@ from mcuforge.boards import Board
 from mcuforge.errors import McuforgeError, TargetError, ToolchainMissing
 from mcuforge.target.device import Device
 from mcuforge.target.link import Link
+from mcuforge.target.process import EmulatorProcess
 
 QEMU_BINARY = "qemu-system-arm"
 QEMU_INSTALL = "apt install qemu-system-arm (or: make setup)"
@@ -41,7 +38,7 @@ def icount_shift(clock_hz: int) -> int:
     return max(0, math.ceil(math.log2(1e9 / clock_hz)))
 
 
-class QemuTarget:
+class QemuTarget(EmulatorProcess):
     """A QEMU process running one firmware image.
 
     Use as a context manager::
@@ -66,22 +63,17 @@ class QemuTarget:
                 f"board {board.name} cannot run in QEMU (emulators: "
                 f"{', '.join(board.emulators) or 'none'})"
             )
+        super().__init__(watchdog_s=watchdog_s)
         self.board = board
         self.elf = Path(elf)
         self.machine: str = board.emulators["qemu"]["machine"]
-        self.watchdog_s = watchdog_s
         self.gdb_port = gdb_port
         self.halted = halted
         self.link_timeout = link_timeout
         self.banner_timeout = banner_timeout
         self.shift = icount_shift(board.clock_hz)
-        self.proc: subprocess.Popen[bytes] | None = None
         self.link: Link | None = None
-        self.device: Device | None = None
         self._qmp: Any = None
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._watchdog: threading.Timer | None = None
-        self._timed_out = False
 
     # ---- ticks to instructions ---------------------------------------------------------------
     def ticks_to_instructions(self, ticks: int) -> int:
@@ -121,21 +113,8 @@ class QemuTarget:
     def start(self) -> Device:
         if not self.elf.exists() and not self.halted:
             raise TargetError(f"no firmware image at {self.elf}")
-        self._tmp = tempfile.TemporaryDirectory(prefix="mcuforge-qemu-")
-        qmp_path = os.path.join(self._tmp.name, "qmp.sock")
-        log_path = Path(self._tmp.name) / "qemu.log"
-        cmd = self.command(qmp_path)
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._watchdog = threading.Timer(self.watchdog_s, self._expire)
-        self._watchdog.daemon = True
-        self._watchdog.start()
+        qmp_path = str(self.workdir("mcuforge-qemu-") / "qmp.sock")
+        self.spawn(self.command(qmp_path))
         try:
             port = self._connect_qmp(qmp_path)
             self.link = Link.open(
@@ -147,7 +126,7 @@ class QemuTarget:
                 self.resume()
                 self.link.wait_ready(timeout=self.banner_timeout)
         except McuforgeError as exc:
-            detail = self.qemu_output()
+            detail = self.output()
             self.close()
             raise type(exc)(f"{exc}\n  QEMU said: {detail}") from None
         except BaseException:
@@ -167,7 +146,7 @@ class QemuTarget:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise TargetError(
-                    f"QEMU exited at start (code {self.proc.returncode}): {self.qemu_output()}"
+                    f"QEMU exited at start (code {self.proc.returncode}): {self.output()}"
                 )
             if time.monotonic() > deadline:
                 raise TargetError("QEMU did not open its control socket within 15 s")
@@ -192,27 +171,8 @@ class QemuTarget:
                     return int(match.group(1))
         raise TargetError("QEMU reported no console chardev")
 
-    def _expire(self) -> None:
-        self._timed_out = True
-        self._kill()
-
-    def _kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-
-    @property
-    def timed_out(self) -> bool:
-        return self._timed_out
-
     def qemu_output(self) -> str:
-        if self._tmp is None:
-            return "(not started)"
-        try:
-            text = (Path(self._tmp.name) / "qemu.log").read_text(errors="replace").strip()
-        except OSError:
-            return "(no output)"
-        return text[-1500:] or "(no output)"
+        return self.output()
 
     def close(self) -> None:
         if self._watchdog is not None:
@@ -224,19 +184,4 @@ class QemuTarget:
             with contextlib.suppress(Exception):  # QEMU may already be gone
                 self._qmp.close()
             self._qmp = None
-        if self.proc is not None:
-            self._kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
-            self.proc = None
-        if getattr(self, "_log", None) is not None:
-            self._log.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> Device:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.close_process()

@@ -30,8 +30,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from mcuforge.boards import Board
 from mcuforge.errors import McuforgeError, TargetError, ToolchainMissing
 from mcuforge.target.device import Device
 from mcuforge.target.link import Link
+from mcuforge.target.process import EmulatorProcess
 
 RENODE_BINARY = "renode"
 RENODE_INSTALL = (
@@ -311,7 +310,7 @@ class Monitor:
             self.sock = None
 
 
-class RenodeTarget:
+class RenodeTarget(EmulatorProcess):
     """A Renode process running one firmware image. Use as a context manager::
 
         with RenodeTarget(board, elf) as device:
@@ -331,23 +330,18 @@ class RenodeTarget:
         link_timeout: float = 5.0,
         banner_timeout: float = 20.0,
     ):
+        super().__init__(watchdog_s=watchdog_s)
         self.board = board
         self.spec = RenodeSpec.of(board)
         self.elf = Path(elf)
-        self.watchdog_s = watchdog_s
         self.start_timeout = start_timeout
         self.link_timeout = link_timeout
         self.banner_timeout = banner_timeout
-        self.proc: subprocess.Popen[bytes] | None = None
         self.monitor: Monitor | None = None
         self.link: Link | None = None
-        self.device: Device | None = None
         self.systick_hz: int | None = None
         self.performance_mips: int | None = None
         self.commands: list[str] = []
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._watchdog: threading.Timer | None = None
-        self._timed_out = False
 
     # ---- ticks to instructions ---------------------------------------------------------------
     def ticks_to_instructions(self, ticks: int) -> int:
@@ -381,8 +375,7 @@ class RenodeTarget:
         if not self.elf.is_file():
             raise TargetError(f"no firmware image at {self.elf}")
         self._timebase(binary)
-        self._tmp = tempfile.TemporaryDirectory(prefix="mcuforge-renode-")
-        tmp = Path(self._tmp.name)
+        tmp = self.workdir("mcuforge-renode-")
         self._pid_file = tmp / "renode.pid"
         mon_port = free_port()
         cmd = [
@@ -394,22 +387,12 @@ class RenodeTarget:
             "--pid-file",
             str(self._pid_file),
         ]
-        self._log = (tmp / "renode.log").open("wb")
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-            start_new_session=True,  # one process group: wrapper, mono and children
-        )
-        self._watchdog = threading.Timer(self.watchdog_s, self._expire)
-        self._watchdog.daemon = True
-        self._watchdog.start()
+        # One process group: the renode wrapper, mono and its children.
+        self.spawn(cmd, cwd=tmp)
         try:
             self.monitor = Monitor(mon_port)
             deadline = time.monotonic() + self.start_timeout
-            self.monitor.connect(deadline, self._alive)
+            self.monitor.connect(deadline, self.alive)
             platform_file = None
             repl = self.spec.platform_repl()
             if repl is not None:
@@ -433,7 +416,7 @@ class RenodeTarget:
             self.commands.append("start")
             self.link.wait_ready(timeout=self.banner_timeout)
         except McuforgeError as exc:
-            detail = self.renode_output()
+            detail = self.output()
             self.close()
             raise type(exc)(f"{exc}\n  Renode said: {detail}") from None
         except BaseException:
@@ -442,43 +425,23 @@ class RenodeTarget:
         self.device = Device(self.link, self.ticks_to_instructions)
         return self.device
 
-    def _alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def _expire(self) -> None:
-        self._timed_out = True
-        self._kill()
-
-    @property
-    def timed_out(self) -> bool:
-        return self._timed_out
-
     def _pid_from_file(self) -> int | None:
         try:
             return int(self._pid_file.read_text().strip())
         except (AttributeError, OSError, ValueError):
             return None
 
-    def _kill(self) -> None:
-        """SIGKILL to the emulator (pid file) and to the whole process group."""
+    def kill(self) -> None:
+        """SIGKILL to the emulator (pid file) and to the whole process group: the group
+        outlives the wrapper when mono runs as its child, and mono may have left the group."""
         pid = self._pid_from_file()
         if pid is not None and self.proc is not None and pid != self.proc.pid:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        if self.proc is not None:
-            # The group outlives the wrapper when mono runs as its child: signal it even when
-            # the wrapper has exited (ESRCH once every member is gone).
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        super().kill()
 
     def renode_output(self) -> str:
-        if self._tmp is None:
-            return "(not started)"
-        try:
-            text = (Path(self._tmp.name) / "renode.log").read_text(errors="replace").strip()
-        except OSError:
-            return "(no output)"
-        return text[-1500:] or "(no output)"
+        return self.output()
 
     def close(self) -> None:
         if self._watchdog is not None:
@@ -486,26 +449,11 @@ class RenodeTarget:
         if self.link is not None:
             self.link.close()
             self.link = None
-        if self.proc is not None:
-            if self.monitor is not None and self.monitor.sock is not None:
-                self.monitor.quit()  # the clean way out: rc 0, ports closed
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=self.quit_timeout_s)
-            self._kill()  # whatever `quit` left behind (or a hung emulator)
+        if self.proc is not None and self.monitor is not None and self.monitor.sock is not None:
+            self.monitor.quit()  # the clean way out: rc 0, ports closed
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
-            self.proc = None
+                self.proc.wait(timeout=self.quit_timeout_s)
+        self.close_process()  # kills whatever `quit` left behind (or a hung emulator)
         if self.monitor is not None:
             self.monitor.close()
             self.monitor = None
-        if getattr(self, "_log", None) is not None:
-            self._log.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> Device:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
