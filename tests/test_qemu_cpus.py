@@ -83,7 +83,7 @@ def test_instruction_counts_do_not_depend_on_the_icount_shift(board: str, tmp_pa
         finally:
             target.close()
     assert counts[0] == counts[1]
-    assert all(c > 1000 for c in counts[0])
+    assert all(c > 100 for c in counts[0])
 
 
 @pytest.mark.parametrize("board", ["stm32f4-discovery", "nucleo-f446re", "nrf52840-dk"])

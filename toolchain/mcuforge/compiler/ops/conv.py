@@ -3,6 +3,7 @@ TFLM's ``reference_integer_ops::ConvPerChannel``."""
 
 from __future__ import annotations
 
+from mcuforge.compiler.ops import mve
 from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
@@ -61,6 +62,8 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     w = window(op, inp, out, fh, fw)
     requant, consts = channel_requant(op, inp, weights, out)
     act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
+    if "mve" in ctx.kernel_families:
+        return mve.conv_op_call(op, graph, w, requant, act_min, act_max)
     if "dsp" in ctx.kernel_families:
         return _lower_dsp(op, graph, w, requant, consts, act_min, act_max)
     return KernelCall(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from mcuforge.compiler.ops import mve
 from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
@@ -62,7 +63,9 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     w = window(op, inp, out, fh, fw)
     requant, consts = channel_requant(op, inp, weights, out)
     act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
-    if "dsp" in ctx.kernel_families and (w.in_c == 1 or oc == w.in_c):
+    use_mve = "mve" in ctx.kernel_families and (
+        w.in_c == 1 or (oc == w.in_c and fh * fw <= mve.DW_MAX_TAPS))
+    if (use_mve or "dsp" in ctx.kernel_families) and (w.in_c == 1 or oc == w.in_c):
         assert weights.data is not None
         bias = graph.tensors[bias_arg(op)].data if bias_arg(op) >= 0 else None
         common = dict(input_tensor=op.inputs[0], output_tensor=op.outputs[0], bias=bias,
@@ -71,10 +74,11 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         if w.in_c == 1:
             # One input channel: every output channel reads the same pixels, which makes this a
             # plain convolution with oc filters ([1][fh][fw][oc] -> [oc][fh][fw][1]).
-            call = conv_call(op, w.params(), weights=weights.data.transpose(3, 1, 2, 0),
-                             **common)
+            call = (mve.conv_call if use_mve else conv_call)(
+                op, w.params(), weights=weights.data.transpose(3, 1, 2, 0), **common)
         else:
-            call = depthwise_call(op, w.params(), weights=weights.data, **common)
+            call = (mve.depthwise_call if use_mve else depthwise_call)(
+                op, w.params(), weights=weights.data, **common)
         call.overlap = row_overlap(w, inp, out)
         return call
     return KernelCall(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mcuforge.compiler.ops import mve
 from mcuforge.compiler.ops.base import (
     ConstArray,
     KernelCall,
@@ -57,8 +58,9 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     mult = ConstArray(f"{name}_mult", np.array(mults, dtype=np.int32))
     shift = ConstArray(f"{name}_shift", np.array(shifts, dtype=np.int32))
     assert weights.quant is not None and weights.data is not None
-    if "dsp" in ctx.kernel_families and weights.zero_point == 0:
-        return matmul_call(
+    families = ctx.kernel_families
+    if ("mve" in families or "dsp" in families) and weights.zero_point == 0:
+        return (mve.matmul_call if "mve" in families else matmul_call)(
             op,
             input_tensor=op.inputs[0],
             output_tensor=op.outputs[0],
