@@ -178,3 +178,16 @@ def test_run_test_refuses_a_board_without_qemu(tmp_path: Path) -> None:
             vectors=1,
             build_dir=tmp_path,
         )
+
+
+@pytest.mark.qemu
+def test_vectorized_startup_boots_on_the_m55(tmp_path: Path) -> None:
+    """At -O3 GCC vectorizes the startup's .data/.bss loops with Helium instructions: the
+    coprocessor must be enabled before them or the core faults before the banner."""
+    board = get_board("mps3-an547")
+    build = build_firmware(ZOO / "hello_world_int8.tflite", board, tmp_path, opt="-O3")
+    reference = Reference(ZOO / "hello_world_int8.tflite")
+    with QemuTarget(board, build.elf) as device:
+        for vector in random_vectors(build.manifest["inputs"], 5, seed=2):
+            got, _ = device.run(vector, build.manifest["outputs"])
+            assert compare(0, got, reference.run(vector.arrays)) is None

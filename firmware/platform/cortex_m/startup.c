@@ -39,6 +39,12 @@ __attribute__((section(".vectors"), used)) const mf_vector_t mf_vectors[] = {
 };
 
 void Reset_Handler(void) {
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+    /* CP10/CP11 full access before anything else: without it the first FPU/MVE instruction
+     * faults, and the compiler may vectorize the copy loops below with MVE instructions. */
+    SCB_CPACR |= (0xFu << 20);
+    __asm volatile("dsb\n isb" ::: "memory");
+#endif
     uint32_t *src = &_sidata;
     for (uint32_t *dst = &_sdata; dst < &_edata;) {
         *dst++ = *src++;
@@ -47,11 +53,6 @@ void Reset_Handler(void) {
         *dst++ = 0u;
     }
     SCB_VTOR = (uint32_t)(uintptr_t)mf_vectors;
-#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
-    /* CP10/CP11 full access: without it the first FPU/MVE instruction faults. */
-    SCB_CPACR |= (0xFu << 20);
-    __asm volatile("dsb\n isb" ::: "memory");
-#endif
     /* Separate MemManage/BusFault/UsageFault so their status is not folded into HardFault. */
     SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
     (void)main();
