@@ -6,6 +6,7 @@
 #include "board_config.h"
 #include "cortex_m.h"
 #include "platform.h"
+#include "rx_ring.h"
 
 #define UART_DATA MF_REG(MF_UART_BASE + 0x00u)
 #define UART_STATE MF_REG(MF_UART_BASE + 0x04u)
@@ -19,12 +20,6 @@
 #define CTRL_RXEN (1u << 1)
 #define CTRL_RXINTEN (1u << 3)
 #define INT_RX (1u << 1)
-
-#define RX_RING_BYTES 2048u /* a power of two */
-
-static volatile uint8_t rx_ring[RX_RING_BYTES];
-static volatile uint32_t rx_head; /* written by the interrupt */
-static volatile uint32_t rx_tail; /* written by the main loop */
 
 void platform_init(void) {
     /* Baud rate = clock / BAUDDIV on hardware; the emulators ignore it but need >= 16. */
@@ -40,11 +35,7 @@ void MF_UART_IRQ_HANDLER(void) {
     UART_INTSTATUS = INT_RX;
     while ((UART_STATE & STATE_RXFULL) != 0u) {
         const uint8_t byte = (uint8_t)UART_DATA;
-        const uint32_t next = (rx_head + 1u) & (RX_RING_BYTES - 1u);
-        if (next != rx_tail) { /* full: drop; the frame's CRC check catches the loss */
-            rx_ring[rx_head] = byte;
-            rx_head = next;
-        }
+        mf_rx_push(byte);
     }
 }
 
@@ -54,23 +45,4 @@ void platform_uart_write(const uint8_t *data, size_t len) {
         }
         UART_DATA = data[i];
     }
-}
-
-size_t platform_uart_read(uint8_t *buf, size_t max) {
-    size_t n = 0;
-    while (n < max && rx_tail != rx_head) {
-        buf[n++] = rx_ring[rx_tail];
-        rx_tail = (rx_tail + 1u) & (RX_RING_BYTES - 1u);
-    }
-    return n;
-}
-
-void platform_idle(void) {
-    /* WFI with interrupts masked still wakes on a pending interrupt, so no byte is missed
-     * between the check and the sleep. */
-    mf_irq_disable_all();
-    if (rx_tail == rx_head) {
-        mf_wfi();
-    }
-    mf_irq_enable_all();
 }

@@ -14,6 +14,7 @@
 #include "board_config.h"
 #include "cortex_m.h"
 #include "platform.h"
+#include "rx_ring.h"
 
 #define UARTE_TASKS_STARTRX MF_REG(MF_UART_BASE + 0x000u)
 #define UARTE_TASKS_STOPRX MF_REG(MF_UART_BASE + 0x004u)
@@ -69,12 +70,8 @@
 #error "nrf52 UARTE: baud rate not in the table (115200, 9600, 1000000)"
 #endif
 
-#define RX_RING_BYTES 2048u  /* a power of two */
 #define TX_BOUNCE_BYTES 256u /* EasyDMA reads RAM only: frames from flash go through here */
 
-static volatile uint8_t rx_ring[RX_RING_BYTES];
-static volatile uint32_t rx_head; /* written by the interrupt */
-static volatile uint32_t rx_tail; /* written by the main loop */
 static volatile uint8_t rx_byte;  /* EasyDMA target of each one-byte STARTRX */
 static uint8_t tx_bounce[TX_BOUNCE_BYTES];
 
@@ -127,11 +124,7 @@ void MF_UART_IRQ_HANDLER(void) {
         UARTE_EVENTS_ENDRX = 0u; /* clear before STARTRX (Renode needs this order) */
         const uint8_t byte = rx_byte;
         start_rx();
-        const uint32_t next = (rx_head + 1u) & (RX_RING_BYTES - 1u);
-        if (next != rx_tail) { /* full: drop; the CRC check catches the loss */
-            rx_ring[rx_head] = byte;
-            rx_head = next;
-        }
+        mf_rx_push(byte);
     }
     (void)UARTE_EVENTS_ENDRX; /* read back: the event clear reaches the peripheral first */
 }
@@ -150,23 +143,4 @@ void platform_uart_write(const uint8_t *data, size_t len) {
         data += n;
         len -= n;
     }
-}
-
-size_t platform_uart_read(uint8_t *buf, size_t max) {
-    size_t n = 0;
-    while (n < max && rx_tail != rx_head) {
-        buf[n++] = rx_ring[rx_tail];
-        rx_tail = (rx_tail + 1u) & (RX_RING_BYTES - 1u);
-    }
-    return n;
-}
-
-void platform_idle(void) {
-    /* WFI with interrupts masked still wakes on a pending interrupt: no byte is missed between
-     * the check and the sleep. */
-    mf_irq_disable_all();
-    if (rx_tail == rx_head) {
-        mf_wfi();
-    }
-    mf_irq_enable_all();
 }

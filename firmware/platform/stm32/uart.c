@@ -11,6 +11,7 @@
 #include "board_config.h"
 #include "cortex_m.h"
 #include "platform.h"
+#include "rx_ring.h"
 
 /* USART registers (RM0090 30.6) */
 #define USART_SR MF_REG(MF_UART_BASE + 0x00u)
@@ -37,12 +38,6 @@
 #define MODER_AF 2u
 #define OSPEED_HIGH 2u
 #define PUPD_UP 1u
-
-#define RX_RING_BYTES 2048u /* a power of two */
-
-static volatile uint8_t rx_ring[RX_RING_BYTES];
-static volatile uint32_t rx_head; /* written by the interrupt */
-static volatile uint32_t rx_tail; /* written by the main loop */
 
 /* Puts one pin into alternate-function mode af (pins 0..15). */
 static void pin_af(uint32_t pin, uint32_t af, uint32_t pull) {
@@ -83,11 +78,7 @@ void MF_UART_IRQ_HANDLER(void) {
      * frame's CRC reports to the host, which retries. */
     while ((USART_SR & (SR_RXNE | SR_ORE)) != 0u) {
         const uint8_t byte = (uint8_t)USART_DR;
-        const uint32_t next = (rx_head + 1u) & (RX_RING_BYTES - 1u);
-        if (next != rx_tail) { /* full: drop; the CRC check catches the loss */
-            rx_ring[rx_head] = byte;
-            rx_head = next;
-        }
+        mf_rx_push(byte);
     }
 }
 
@@ -97,23 +88,4 @@ void platform_uart_write(const uint8_t *data, size_t len) {
         }
         USART_DR = data[i];
     }
-}
-
-size_t platform_uart_read(uint8_t *buf, size_t max) {
-    size_t n = 0;
-    while (n < max && rx_tail != rx_head) {
-        buf[n++] = rx_ring[rx_tail];
-        rx_tail = (rx_tail + 1u) & (RX_RING_BYTES - 1u);
-    }
-    return n;
-}
-
-void platform_idle(void) {
-    /* WFI with interrupts masked still wakes on a pending interrupt, so a byte that arrives
-     * between the check and the sleep is not missed. */
-    mf_irq_disable_all();
-    if (rx_tail == rx_head) {
-        mf_wfi();
-    }
-    mf_irq_enable_all();
 }
