@@ -32,6 +32,7 @@ import tensorflow as tf  # noqa: E402
 from synth import KINDS, NUM_FEATURES, vibration_features  # noqa: E402
 
 from mcuforge.quantize import format_report, quantize, run_tflm  # noqa: E402
+from mcuforge.summary import inspect_model  # noqa: E402
 
 PERCENTILE = 99.0
 
@@ -167,11 +168,7 @@ def main() -> None:
         "int8_bytes": report.int8_bytes,
         "float_bytes": float_path.stat().st_size,
         "ops": sorted(set(report.ops)),
-        "macs": sum(
-            layer.input.shape[-1] * layer.units
-            for layer in model.layers
-            if isinstance(layer, tf.keras.layers.Dense)
-        ),
+        "macs": inspect_model(int8_path).macs,
         "max_err": report.max_abs_error,
         "mean_err": report.mean_abs_error,
         "t_total": time.time() - t_start,

@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from mcuforge.quantize import format_report, quantize, run_tflm  # noqa: E402
+from mcuforge.summary import inspect_model  # noqa: E402
 
 
 def build_model(num_classes: int) -> tf.keras.Model:
@@ -44,18 +45,6 @@ def build_model(num_classes: int) -> tf.keras.Model:
     x = tf.keras.layers.Dropout(0.2)(x)
     out = tf.keras.layers.Dense(num_classes, activation="softmax")(x)
     return tf.keras.Model(inp, out, name="gesture_cnn")
-
-
-def count_macs(model: tf.keras.Model) -> int:
-    """Multiply-accumulates of the convolution and dense layers for one inference."""
-    macs = 0
-    for layer in model.layers:
-        if isinstance(layer, tf.keras.layers.Conv2D):
-            _, h, w, c = layer.output.shape
-            macs += h * w * c * int(np.prod(layer.kernel_size)) * layer.input.shape[-1]
-        elif isinstance(layer, tf.keras.layers.Dense):
-            macs += layer.input.shape[-1] * layer.units
-    return int(macs)
 
 
 def main() -> None:
@@ -132,7 +121,7 @@ def main() -> None:
         "users_train": len(np.unique(users)) - len(val_users),
         "users_held": len(np.unique(held["user"])),
         "params": model.count_params(),
-        "macs": count_macs(model),
+        "macs": inspect_model(int8_path).macs,
         "int8_bytes": report.int8_bytes,
         "float_bytes": float_path.stat().st_size,
         "ops": sorted(set(report.ops)),

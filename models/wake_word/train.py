@@ -31,6 +31,7 @@ from synth import ACCENTS, UNKNOWN_WORDS  # noqa: E402
 
 from mcuforge import frontend  # noqa: E402
 from mcuforge.quantize import format_report, quantize, run_tflm  # noqa: E402
+from mcuforge.summary import inspect_model  # noqa: E402
 
 HELDOUT_PER_CLASS = 40  # clips per class shipped in heldout.npz
 
@@ -73,21 +74,6 @@ def build_model(num_classes: int, width: int = 64) -> tf.keras.Model:
     x = tf.keras.layers.Dropout(0.2)(x)
     out = tf.keras.layers.Dense(num_classes, activation="softmax")(x)
     return tf.keras.Model(inp, out, name="wake_word_dscnn")
-
-
-def count_macs(model: tf.keras.Model) -> int:
-    """Multiply-accumulates of the convolution and dense layers for one inference."""
-    macs = 0
-    for layer in model.layers:
-        if isinstance(layer, tf.keras.layers.DepthwiseConv2D):
-            _, h, w, c = layer.output.shape
-            macs += h * w * c * int(np.prod(layer.kernel_size))
-        elif isinstance(layer, tf.keras.layers.Conv2D):
-            _, h, w, c = layer.output.shape
-            macs += h * w * c * int(np.prod(layer.kernel_size)) * layer.input.shape[-1]
-        elif isinstance(layer, tf.keras.layers.Dense):
-            macs += layer.input.shape[-1] * layer.units
-    return int(macs)
 
 
 def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -212,7 +198,7 @@ def main() -> None:
         "n_sub": len(sub),
         "val": best_acc,
         "params": model.count_params(),
-        "macs": count_macs(model),
+        "macs": inspect_model(int8_path).macs,
         "int8_bytes": report.int8_bytes,
         "float_bytes": float_path.stat().st_size,
         "t_feat": t_feat,
