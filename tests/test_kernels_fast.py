@@ -52,3 +52,15 @@ def test_add_with_a_degenerate_output_scale_is_refused() -> None:
 
     with pytest.raises(UnsupportedModelError, match="too small for the inputs' scales"):
         compile_graph(parse_model(_add_model(0, relu=True), "add0"), kernel_families=FAST)
+
+
+def test_add_with_a_zero_output_scale_is_refused_not_a_crash(zoo: Path) -> None:
+    from mcuforge.compiler.ops import check_graph
+    from mcuforge.errors import UnsupportedModelError
+    from mcuforge.model import read_model
+    from mcuforge.model.ir import Quant
+
+    graph = read_model(zoo / "simple_add.tflite")
+    graph.tensors[graph.outputs[0]].quant = Quant((0.0,), (0,))
+    with pytest.raises(UnsupportedModelError, match="scale is zero, negative or not finite"):
+        check_graph(graph)

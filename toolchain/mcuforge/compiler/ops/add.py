@@ -10,10 +10,8 @@ from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
     TensorArg,
+    binary_int8_problems,
     broadcast_params,
-    broadcast_problem,
-    check_activation,
-    expect_dtypes,
 )
 from mcuforge.compiler.quant import activation_range, f32, quantize_multiplier
 from mcuforge.model.ir import Graph, Operator
@@ -23,17 +21,11 @@ LEFT_SHIFT = 20
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
-    problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
-    problems += check_activation(op)
+    problems = binary_int8_problems(op, graph)
     if not problems:
-        a, b = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
-        if (p := broadcast_problem(a.shape, b.shape)) is not None:
-            problems.append(p)
-        if a.quant.per_channel or b.quant.per_channel:  # type: ignore[union-attr]
-            problems.append("per-channel quantized inputs")
-        out = graph.tensors[op.outputs[0]]
+        a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
         twice_max = 2.0 * float(max(f32(a.scale), f32(b.scale)))
-        if not 0.0 < twice_max / ((1 << LEFT_SHIFT) * float(f32(out.scale))) < 1.0:
+        if not twice_max / ((1 << LEFT_SHIFT) * float(f32(out.scale))) < 1.0:
             # TFLM's Prepare aborts on this (QuantizeMultiplierSmallerThanOneExp).
             problems.append(f"output scale {out.scale:.3g} is too small for the inputs' scales "
                             "(TFLM rejects this ADD too)")

@@ -6,6 +6,7 @@ Python module here that defines ``OPCODES``, ``check(op, graph)`` and ``lower(op
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,3 +169,20 @@ def broadcast_problem(
         if a != b and 1 not in (a, b):
             return f"shapes {list(shape1)} and {list(shape2)} do not broadcast"
     return None
+
+
+def binary_int8_problems(op: Operator, graph: Graph) -> list[str]:
+    """What an int8 element-wise op with two inputs (ADD, MUL) needs: int8 tensors with sane
+    per-tensor scales, a clamp activation, broadcastable shapes."""
+    problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
+    problems += check_activation(op)
+    if problems:
+        return problems
+    a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if (p := broadcast_problem(a.shape, b.shape)) is not None:
+        problems.append(p)
+    if any(t.quant is not None and t.quant.per_channel for t in (a, b)):
+        problems.append("per-channel quantized inputs")
+    if not all(math.isfinite(t.scale) and t.scale > 0 for t in (a, b, out)):
+        problems.append("a quantization scale is zero, negative or not finite")
+    return problems

@@ -6,16 +6,12 @@ TFLM (``mul_common.cc`` + ``reference/integer_ops/mul.h``): one multiplier
 
 from __future__ import annotations
 
-import math
-
 from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
     TensorArg,
+    binary_int8_problems,
     broadcast_params,
-    broadcast_problem,
-    check_activation,
-    expect_dtypes,
 )
 from mcuforge.compiler.quant import activation_range, f32, quantize_multiplier
 from mcuforge.model.ir import Graph, Operator
@@ -24,18 +20,7 @@ OPCODES = ("MUL",)
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
-    problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
-    problems += check_activation(op)
-    if not problems:
-        a, b = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
-        if (p := broadcast_problem(a.shape, b.shape)) is not None:
-            problems.append(p)
-        if a.quant.per_channel or b.quant.per_channel:  # type: ignore[union-attr]
-            problems.append("per-channel quantized inputs")
-        out = graph.tensors[op.outputs[0]]
-        if not all(math.isfinite(t.scale) and t.scale > 0 for t in (a, b, out)):
-            problems.append("a quantization scale is zero, negative or not finite")
-    return problems
+    return binary_int8_problems(op, graph)
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
