@@ -64,7 +64,8 @@ def test_registry_projects_name_the_right_board_and_nothing_local(
     assert ini["platformio"]["default_envs"] == board
     assert (out / "src" / "main.c").is_file()
     lib = out / "lib" / "mcuforge"
-    assert (lib / "library.json").is_file() and (lib / "src" / "generated" / "model.c").is_file()
+    assert (lib / "library.json").is_file()
+    assert (lib / "src" / "generated" / "hello_world_int8.c").is_file()
     if framework is None:
         # bare metal: our startup, vector table and linker script; linker flags via the script
         assert env["board_build.ldscript"] == "link.ld" and (out / "link.ld").is_file()
@@ -162,7 +163,7 @@ def test_exported_project_builds_offline_and_runs_bit_exact(zoo: Path, tmp_path:
     elf = out / ".pio" / "build" / board.name / "firmware.elf"
     assert elf.is_file()
 
-    manifest = json.loads((out / "lib/mcuforge/src/generated/model.json").read_text())
+    manifest = json.loads((out / "lib/mcuforge/src/generated/hello_world_int8.json").read_text())
     reference = Reference(model)
     with QemuTarget(board, elf) as device:
         info = device.info()

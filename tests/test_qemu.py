@@ -123,7 +123,9 @@ def test_device_errors_are_coded_replies(hello_build) -> None:  # type: ignore[n
         with pytest.raises(DeviceError, match="out of range"):
             device.get_output(3, 1)
         with pytest.raises(DeviceError, match="does not know this command"):
-            device.link.request(0x55)  # type: ignore[arg-type]
+            device.link.request(0x35)  # type: ignore[arg-type]
+        with pytest.raises(DeviceError, match="outside the request codes"):
+            device.link.request(0x70)  # type: ignore[arg-type]
         with pytest.raises(DeviceError, match="not available in this build"):
             device.read_tensor(0, 1)
         assert device.ping(b"still alive") == b"still alive"
@@ -158,3 +160,26 @@ def test_watchdog_stops_a_run_that_takes_too_long(hello_build) -> None:  # type:
             device.ping()
     finally:
         target.close()
+
+
+def test_every_command_byte_gets_an_answer_in_its_own_code_space(hello_build) -> None:  # type: ignore[no-untyped-def]
+    """Protocol v1 answered code 0x70 with 0xF0, which the host took for a boot banner. Codes
+    are disjoint now: a request gets a reply in 0x81-0xBF with its seq, anything else a NAK
+    naming the code, never a code the host reads as an event."""
+    from mcuforge import protocol
+
+    with QemuTarget(hello_build.board, hello_build.elf) as device:
+        link = device.link
+        for code in range(256):
+            seq = code ^ 0x5A
+            link.send_raw(protocol.encode(code, seq))
+            frame = link.receive(2.0)
+            assert frame is not None, f"no answer to 0x{code:02x}"
+            assert frame.seq == seq, f"0x{code:02x}: answer carries seq {frame.seq}"
+            if protocol.is_request(code):
+                assert frame.cmd == code | protocol.Cmd.RESPONSE
+            else:
+                assert frame.cmd == protocol.Cmd.NAK
+                assert list(frame.payload) == [protocol.NakReason.NOT_A_REQUEST, code]
+            assert not protocol.is_event(frame.cmd)
+        assert device.ping(b"still alive") == b"still alive"

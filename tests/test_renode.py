@@ -329,7 +329,8 @@ def text(s):
     return bytes([len(s)]) + s.encode()
 
 def firmware(conn):
-    conn.sendall(protocol.encode(protocol.Cmd.EVENT_READY, 0, bytes([1]) + text("fake firmware")))
+    conn.sendall(protocol.encode(protocol.Cmd.EVENT_READY, 0,
+                                 bytes([protocol.PROTOCOL_VERSION]) + text("fake firmware")))
     buf = b""
     while True:
         data = conn.recv(4096)
@@ -344,8 +345,9 @@ def firmware(conn):
             if f.cmd == protocol.Cmd.PING:
                 body = f.payload
             elif f.cmd == protocol.Cmd.INFO:
-                body = bytes([1, 1, 1, 0]) + struct.pack("<HHIH", 0, 3, 32, 512)
-                body += text("fake firmware") + text("fake_model")
+                body = bytes([protocol.PROTOCOL_VERSION, 1, 1, 0])
+                body += struct.pack("<HHIHIBB", 0, 3, 32, 512, 0, 1, 0) + bytes(32)
+                body += text("fake firmware") + text("fake_model") + text("fakebuild")
             elif f.cmd == protocol.Cmd.INVOKE:
                 body = struct.pack("<iII", 0, 7200, 0)
             else:

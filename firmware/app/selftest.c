@@ -86,13 +86,14 @@ static void fill(const mcuforge_tensor_t *t, uint32_t seed) {
 /* Runs vector v; prints its PASS/FAIL line and returns 1 if it passed. */
 static int run_vector(uint32_t v) {
     for (uint32_t i = 0; i < mf_selftest_inputs; ++i) {
-        fill(&mcuforge_inputs[i], mf_selftest_seeds[v * mf_selftest_inputs + i]);
+        fill(&mcuforge_models[0]->inputs[i], mf_selftest_seeds[v * mf_selftest_inputs + i]);
     }
-    const int status = mcuforge_invoke();
+    const int status = mcuforge_models[0]->invoke();
     uint32_t bad_output = 0u, got = 0u, want = 0u;
     int ok = status == 0;
     for (uint32_t o = 0; ok && o < mf_selftest_outputs; ++o) {
-        got = mf_crc32((const uint8_t *)mcuforge_outputs[o].data, mcuforge_outputs[o].bytes);
+        const mcuforge_tensor_t *out = &mcuforge_models[0]->outputs[o];
+        got = mf_crc32((const uint8_t *)out->data, out->bytes);
         want = mf_selftest_crcs[v * mf_selftest_outputs + o];
         if (got != want) {
             ok = 0;
@@ -120,7 +121,7 @@ static int run_vector(uint32_t v) {
 void __wrap_mcuforge_serve(void) {
     uint32_t passed = 0u;
     put_text("\r\nMCUFORGE SELFTEST ");
-    put_text(mcuforge_model_name);
+    put_text(mcuforge_models[0]->name);
     put_text("\r\n");
     for (uint32_t v = 0; v < mf_selftest_vectors; ++v) {
         passed += (uint32_t)run_vector(v);

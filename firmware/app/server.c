@@ -7,22 +7,28 @@
 #include "board_config.h"
 #include "frame.h"
 #include "mcuforge.h"
-#include "model.h"
+#include "mcuforge_models.h"
 #include "platform.h"
+
+#ifndef MF_BUILD_ID
+#define MF_BUILD_ID "unknown"
+#endif
 
 static uint8_t rx_buf[MF_FRAME_ENCODED_MAX];
 static size_t rx_len;
 static int rx_overflow;
 static uint8_t tx_body[MF_FRAME_BODY_MAX];
 static uint8_t tx_wire[MF_FRAME_ENCODED_MAX + 2u];
+/* The model the protocol addresses (SELECT_MODEL); images hold one or more. */
+static const mcuforge_model_t *model;
 
 #ifdef MCUFORGE_PROFILE
-static uint32_t step_ticks[MCUFORGE_NUM_STEPS > 0 ? MCUFORGE_NUM_STEPS : 1];
+static uint32_t step_ticks[MCUFORGE_MAX_STEPS];
 static uint64_t last_tick;
 
 void mcuforge_step_hook(uint32_t step) {
     const uint64_t now = platform_counter_read();
-    if (step < MCUFORGE_NUM_STEPS) {
+    if (step < MCUFORGE_MAX_STEPS) {
         step_ticks[step] = (uint32_t)(now - last_tick);
     }
     /* Re-read so the hook's own cost is charged to no layer. */
@@ -66,9 +72,10 @@ static void reply(uint8_t cmd, uint8_t seq, uint8_t status, size_t data_len) {
     send_frame((uint8_t)(cmd | MF_CMD_RESPONSE), seq, 1u + data_len);
 }
 
-static void nak(uint8_t reason) {
+static void nak(uint8_t reason, uint8_t seq, uint8_t code) {
     payload_out()[0] = reason;
-    send_frame(MF_CMD_NAK, 0u, 1u);
+    payload_out()[1] = code;
+    send_frame(MF_CMD_NAK, seq, 2u);
 }
 
 static size_t put_text(uint8_t *p, const char *s, size_t max) {
@@ -90,39 +97,65 @@ void mcuforge_fault(const char *text) {
 }
 
 static const mcuforge_tensor_t *tensor_at(uint8_t kind, uint32_t index) {
-    if (kind == MF_KIND_INPUT && index < mcuforge_num_inputs) {
-        return &mcuforge_inputs[index];
+    if (kind == MF_KIND_INPUT && index < model->num_inputs) {
+        return &model->inputs[index];
     }
-    if (kind == MF_KIND_OUTPUT && index < mcuforge_num_outputs) {
-        return &mcuforge_outputs[index];
+    if (kind == MF_KIND_OUTPUT && index < model->num_outputs) {
+        return &model->outputs[index];
     }
-    if (kind == MF_KIND_DEBUG && index < mcuforge_num_debug_tensors) {
-        return &mcuforge_debug_tensors[index];
+    if (kind == MF_KIND_DEBUG && index < model->num_debug_tensors) {
+        return &model->debug_tensors[index];
     }
     return NULL;
+}
+
+static uint8_t model_index(void) {
+    uint8_t i = 0u;
+    while (i < mcuforge_num_models && mcuforge_models[i] != model) {
+        ++i;
+    }
+    return i;
 }
 
 static void cmd_info(uint8_t seq) {
     uint8_t *p = payload_out() + 1;
     p[0] = MF_PROTOCOL_VERSION;
-    p[1] = (uint8_t)mcuforge_num_inputs;
-    p[2] = (uint8_t)mcuforge_num_outputs;
+    p[1] = (uint8_t)model->num_inputs;
+    p[2] = (uint8_t)model->num_outputs;
     uint8_t flags = 0u;
 #ifdef MCUFORGE_PROFILE
     flags |= 1u;
 #endif
-    if (mcuforge_num_debug_tensors > 0u) {
+    if (model->num_debug_tensors > 0u) {
         flags |= 2u;
     }
     p[3] = flags;
-    put_u16(&p[4], mcuforge_num_debug_tensors);
-    put_u16(&p[6], mcuforge_num_steps);
-    put_u32(&p[8], mcuforge_arena_bytes);
+    put_u16(&p[4], model->num_debug_tensors);
+    put_u16(&p[6], model->num_steps);
+    put_u32(&p[8], model->arena_bytes);
     put_u16(&p[12], MF_MAX_PAYLOAD);
-    size_t n = 14u;
+    put_u32(&p[14], model->state_bytes);
+    p[18] = (uint8_t)mcuforge_num_models;
+    p[19] = model_index();
+    memcpy(&p[20], model->sha256, 32u);
+    size_t n = 52u;
     n += put_text(&p[n], MF_FIRMWARE_NAME, 100u);
-    n += put_text(&p[n], mcuforge_model_name, 100u);
+    n += put_text(&p[n], model->name, 100u);
+    n += put_text(&p[n], MF_BUILD_ID, 40u);
     reply(MF_CMD_INFO, seq, MF_STATUS_OK, n);
+}
+
+static void cmd_select_model(uint8_t seq, const uint8_t *in, size_t len) {
+    if (len != 1u) {
+        reply(MF_CMD_SELECT_MODEL, seq, MF_STATUS_BAD_ARGUMENT, 0u);
+        return;
+    }
+    if (in[0] >= mcuforge_num_models) {
+        reply(MF_CMD_SELECT_MODEL, seq, MF_STATUS_OUT_OF_RANGE, 0u);
+        return;
+    }
+    model = mcuforge_models[in[0]];
+    reply(MF_CMD_SELECT_MODEL, seq, MF_STATUS_OK, 0u);
 }
 
 static void cmd_tensor_info(uint8_t seq, const uint8_t *in, size_t len) {
@@ -206,7 +239,7 @@ static void cmd_read(uint8_t cmd, uint8_t kind, uint8_t seq, const uint8_t *in, 
     const uint32_t index = index_bytes == 2u ? get_u16(in) : in[0];
     const mcuforge_tensor_t *t = tensor_at(kind, index);
     if (t == NULL && kind == MF_KIND_DEBUG) {
-        reply(cmd, seq, mcuforge_num_debug_tensors == 0u ? MF_STATUS_NOT_AVAILABLE
+        reply(cmd, seq, model->num_debug_tensors == 0u ? MF_STATUS_NOT_AVAILABLE
                                                          : MF_STATUS_OUT_OF_RANGE, 0u);
         return;
     }
@@ -227,7 +260,7 @@ __attribute__((noipa)) static int timed_invoke(uint64_t *ticks) {
     last_tick = platform_counter_read();
 #endif
     const uint64_t t0 = platform_counter_read();
-    const int status = mcuforge_invoke();
+    const int status = model->invoke();
     const uint64_t t1 = platform_counter_read();
     platform_counter_stop();
     *ticks = t1 - t0;
@@ -251,7 +284,7 @@ static void cmd_get_profile(uint8_t seq, const uint8_t *in, size_t len) {
         return;
     }
     const uint32_t first = get_u16(in), count = get_u16(&in[2]);
-    if (first > MCUFORGE_NUM_STEPS || count > MCUFORGE_NUM_STEPS - first ||
+    if (first > model->num_steps || count > model->num_steps - first ||
         count * 4u > MF_MAX_PAYLOAD - 1u) {
         reply(MF_CMD_GET_PROFILE, seq, MF_STATUS_OUT_OF_RANGE, 0u);
         return;
@@ -297,6 +330,13 @@ static void dispatch(uint8_t cmd, uint8_t seq, const uint8_t *in, size_t len) {
     case MF_CMD_FILL_INPUT:
         cmd_fill_input(seq, in, len);
         break;
+    case MF_CMD_RESET:
+        model->reset();
+        reply(cmd, seq, MF_STATUS_OK, 0u);
+        break;
+    case MF_CMD_SELECT_MODEL:
+        cmd_select_model(seq, in, len);
+        break;
     default:
         reply(cmd, seq, MF_STATUS_UNKNOWN_COMMAND, 0u);
         break;
@@ -305,21 +345,26 @@ static void dispatch(uint8_t cmd, uint8_t seq, const uint8_t *in, size_t len) {
 
 static void handle_frame(void) {
     if (rx_overflow) {
-        nak(MF_NAK_OVERFLOW);
+        nak(MF_NAK_OVERFLOW, 0u, 0u);
         return;
     }
     const int32_t n = mf_cobs_decode(rx_buf, rx_len);
     if (n < 0) {
-        nak(MF_NAK_BAD_ENCODING);
+        nak(MF_NAK_BAD_ENCODING, 0u, 0u);
         return;
     }
     const size_t body = (size_t)n;
     if (body < MF_FRAME_HEADER + 4u || get_u16(&rx_buf[2]) != body - MF_FRAME_HEADER - 4u) {
-        nak(MF_NAK_BAD_LENGTH);
+        nak(MF_NAK_BAD_LENGTH, 0u, 0u);
         return;
     }
     if (get_u32(&rx_buf[body - 4u]) != mf_crc32(rx_buf, body - 4u)) {
-        nak(MF_NAK_BAD_CRC);
+        nak(MF_NAK_BAD_CRC, 0u, 0u);
+        return;
+    }
+    if (rx_buf[0] < MF_REQUEST_FIRST || rx_buf[0] > MF_REQUEST_LAST) {
+        /* A reply code would collide with events and NAKs: refuse it at frame level. */
+        nak(MF_NAK_NOT_A_REQUEST, rx_buf[1], rx_buf[0]);
         return;
     }
     dispatch(rx_buf[0], rx_buf[1], &rx_buf[MF_FRAME_HEADER], body - MF_FRAME_HEADER - 4u);
@@ -342,9 +387,14 @@ static void feed(uint8_t byte) {
 }
 
 void mcuforge_serve(void) {
+    model = mcuforge_models[0];
+    for (uint32_t i = 0; i < mcuforge_num_models; ++i) {
+        mcuforge_models[i]->reset();
+    }
     uint8_t *p = payload_out();
     p[0] = MF_PROTOCOL_VERSION;
-    const size_t n = 1u + put_text(&p[1], MF_FIRMWARE_NAME, 100u);
+    size_t n = 1u + put_text(&p[1], MF_FIRMWARE_NAME, 100u);
+    n += put_text(&p[n], MF_BUILD_ID, 40u);
     send_frame(MF_CMD_EVENT_READY, 0u, n);
     uint8_t chunk[64];
     for (;;) {

@@ -1,11 +1,16 @@
-/* mcuforge runtime: the interface between a generated model and the code that runs it.
+/* mcuforge runtime: the interface between generated models and the code that runs them.
  *
- * A generated model.c defines the tensor tables and mcuforge_invoke(); inputs and outputs live in
- * a static arena whose layout was fixed at compile time, so nothing is allocated at run time.
- * Typical use on a device:
+ * Each compiled model is a C file whose symbols carry the model's name as a prefix, so several
+ * models link into one program. For a model named `kws` (see kws.h):
  *
- *     memcpy(mcuforge_inputs[0].data, features, mcuforge_inputs[0].bytes);
- *     if (mcuforge_invoke() == 0) use(mcuforge_outputs[0].data);
+ *     memcpy(kws_input(0)->data, features, kws_input(0)->bytes);
+ *     if (kws_invoke() == 0) use(kws_output(0)->data);
+ *
+ * Inputs, outputs and intermediate tensors live in a static arena whose layout was fixed at compile
+ * time; state that streaming models keep between invocations lives in a separate state region,
+ * set to its initial value before the first invocation and by kws_reset(). Nothing is allocated
+ * at run time. One invocation at a time per model; different models are independent unless they
+ * were built to share one arena (then they must not run concurrently).
  */
 #ifndef MCUFORGE_H
 #define MCUFORGE_H
@@ -21,6 +26,7 @@ enum {
     MCUFORGE_UINT8 = 3,
     MCUFORGE_INT16 = 7,
     MCUFORGE_INT8 = 9,
+    MCUFORGE_UINT32 = 15,
 };
 
 typedef struct {
@@ -33,23 +39,27 @@ typedef struct {
     int32_t zero_point;
 } mcuforge_tensor_t;
 
-extern const mcuforge_tensor_t mcuforge_inputs[];
-extern const mcuforge_tensor_t mcuforge_outputs[];
-extern const uint32_t mcuforge_num_inputs;
-extern const uint32_t mcuforge_num_outputs;
-extern const uint32_t mcuforge_arena_bytes;
-extern const char mcuforge_model_name[];
+/* Everything a generic runner (the protocol server, a pipeline) needs to know about one model. */
+typedef struct {
+    const char *name;
+    const uint8_t *sha256; /* 32 bytes: SHA-256 of the .tflite file it was compiled from */
+    int (*invoke)(void);
+    void (*reset)(void);
+    const mcuforge_tensor_t *inputs;
+    uint32_t num_inputs;
+    const mcuforge_tensor_t *outputs;
+    uint32_t num_outputs;
+    /* Debug builds (mcuforge test --layers) expose every tensor the graph computes. */
+    const mcuforge_tensor_t *debug_tensors;
+    uint32_t num_debug_tensors;
+    uint32_t num_steps;
+    uint32_t arena_bytes;
+    uint32_t state_bytes;
+} mcuforge_model_t;
 
-/* Debug builds (mcuforge test --layers) expose every tensor the graph computes; release builds
- * have mcuforge_num_debug_tensors == 0. */
-extern const mcuforge_tensor_t mcuforge_debug_tensors[];
-extern const uint32_t mcuforge_num_debug_tensors;
-
-/* Number of kernel steps; a profiling hook may time each (see mcuforge_step_hook). */
-extern const uint32_t mcuforge_num_steps;
-
-/* Runs the whole graph. Returns 0 on success. */
-int mcuforge_invoke(void);
+/* The models linked into a firmware image, in build order (generated mcuforge_models.c). */
+extern const mcuforge_model_t *const mcuforge_models[];
+extern const uint32_t mcuforge_num_models;
 
 /* Called after each step with its index when the build defines MCUFORGE_PROFILE; the firmware
  * records the instruction counter there. */

@@ -8,6 +8,7 @@ of bytes over) and after linking (the exact image).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -23,7 +24,7 @@ from elftools.elf.elffile import ELFFile
 
 from mcuforge import __version__, protocol, resources
 from mcuforge.boards import Board
-from mcuforge.compiler.compile import CompiledModel, compile_graph
+from mcuforge.compiler.compile import CompiledModel, compile_graph, write_model_table
 from mcuforge.errors import BudgetError, BuildError, ToolchainMissing
 from mcuforge.image import make_image
 from mcuforge.model import read_model
@@ -152,6 +153,16 @@ def board_config_header(board: Board, model_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def build_id(gen_dir: Path, board: Board, opt: str) -> str:
+    """A short hash of everything generated for this image (model C, tables, board header) and
+    the mcuforge version: two images with the same id were built from the same inputs."""
+    digest = hashlib.sha256(f"{__version__} {board.name} {opt}".encode())
+    for path in sorted(gen_dir.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def linker_script(board: Board) -> str:
     template_dir = resources.firmware_dir() / "platform" / board.cpu.startup
     env = jinja2.Environment(
@@ -177,7 +188,7 @@ def firmware_sources(board: Board, compiled: CompiledModel, gen_dir: Path) -> li
     if board.platform != board.cpu.startup:
         sources += sorted((fw / "platform" / board.platform).glob("*.c"))
     sources += [kernel_source(k) for k in compiled.kernel_sources]
-    sources.append(gen_dir / "model.c")
+    sources += [gen_dir / f"{compiled.prefix}.c", gen_dir / "mcuforge_models.c"]
     return sources
 
 
@@ -283,6 +294,7 @@ def build_firmware(
     out_dir.mkdir(parents=True, exist_ok=True)
     gen = out_dir / "generated"
     compiled.write(gen)
+    write_model_table([compiled], gen)
     (gen / "board_config.h").write_text(board_config_header(board, graph.name))
     (gen / "protocol_codes.h").write_text(protocol.c_header())
     (gen / "link.ld").write_text(linker_script(board))
@@ -304,6 +316,7 @@ def build_firmware(
         "-ffreestanding",
         "-fno-common",
         *(["-DMCUFORGE_PROFILE"] if profile else []),
+        f'-DMF_BUILD_ID="{build_id(gen, board, opt)}"',
         *[f"-D{d}" for d in extra_defines],
         *[f"-I{d}" for d in include_dirs(board, gen)],
         *map(str, firmware_sources(board, compiled, gen)),

@@ -160,12 +160,16 @@ def build_cmd(
     help="Inputs from .npy/.npz instead of random vectors.",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the random vectors.")
-@click.option("--emulator", default="qemu", show_default=True, help="Emulator to run on.")
+@click.option("--emulator", default="qemu", show_default=True,
+              type=click.Choice(["qemu", "renode", "host"]),
+              help="Emulator to run on; host runs the same C compiled for this machine (fast).")
 @click.option(
     "--layers",
     is_flag=True,
     help="Also compare every intermediate tensor; names the first layer that diverges.",
 )
+@click.option("--reset-every", default=0, show_default=True, metavar="K",
+              help="Stateful models: reset the device and the reference every K steps.")
 @click.option(
     "--build-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -190,6 +194,7 @@ def test_cmd(
     seed: int,
     emulator: str,
     layers: bool,
+    reset_every: int,
     build_dir: Path | None,
     junit: Path | None,
     robot_dir: Path | None,
@@ -198,11 +203,15 @@ def test_cmd(
 ) -> None:
     """Build, boot in an emulator, and compare outputs with the TFLM reference bit for bit.
 
-    Exits 1 if any output differs, naming the first differing index and both values.
+    Exits 1 if any output differs, naming the first differing index and both values. A
+    stateful (streaming) model runs its vectors as one stream, its state carried from step to
+    step on the device and in the reference alike.
 
     \b
-    Example:
-      mcuforge test hello_world_int8.tflite --board mps2-an386 --vectors 50 --json
+    Examples:
+      mcuforge test models/wake_word/wake_word_int8.tflite --board mps2-an386 --vectors 50
+      mcuforge test stream.tflite --board mps2-an386 --vectors 200 --reset-every 50
+      mcuforge test stream.tflite --board mps2-an386 --emulator host --vectors 5000
     """
     if robot_dir is not None:
         from mcuforge.renode_suite import emit_robot_suite
@@ -219,6 +228,7 @@ def test_cmd(
         inputs_file=inputs_file,
         emulator=emulator,
         layers=layers,
+        reset_every=reset_every,
         build_dir=build_dir,
         progress=_progress(quiet or as_json),
     )
@@ -228,10 +238,16 @@ def test_cmd(
         _emit_json(report.to_dict())
     else:
         verdict = "PASS" if report.passed else "FAIL"
+        what = "steps of one stream" if report.stream else "vectors"
+        speed = ""
+        if report.instructions_per_inference is not None:
+            speed = f", {report.instructions_per_inference} instructions per inference"
+            if report.stream:
+                speed = (f", {report.first_step_instructions} instructions for the first step, "
+                         f"{report.instructions_per_inference} per step after")
         click.echo(
             f"{verdict}: {report.model} on {report.board} ({report.emulator}): "
-            f"{report.vectors} vectors, {report.mismatches} mismatching, "
-            f"{report.instructions_per_inference} instructions per inference, "
+            f"{report.vectors} {what}, {report.mismatches} mismatching{speed}, "
             f"{report.seconds:.1f} s"
         )
         for f in report.failures[:5]:

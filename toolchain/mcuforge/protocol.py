@@ -22,17 +22,22 @@ from enum import IntEnum
 import numpy as np
 from cobs import cobs
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 #: Largest payload either side sends; the firmware sizes its receive buffer from it.
 MAX_PAYLOAD = 512
 #: Tensor bytes per SET_INPUT / GET_OUTPUT chunk (each acknowledged: UARTs have no flow control).
 CHUNK_BYTES = 256
 HEADER = struct.Struct("<BBH")
 
+#: The code spaces are disjoint, so no reply can be mistaken for an event or a NAK:
+#: requests 0x01-0x3F, replies 0x81-0xBF (request | RESPONSE), events 0xC0-0xCF, NAK 0xFF.
+REQUEST_FIRST, REQUEST_LAST = 0x01, 0x3F
+EVENT_FIRST, EVENT_LAST = 0xC0, 0xCF
+
 
 class Cmd(IntEnum):
     PING = 0x01  # payload echoed back
-    INFO = 0x02  # -> version, counts, arena bytes, names
+    INFO = 0x02  # -> version, counts, arena and state bytes, model count, SHA-256, names
     TENSOR_INFO = 0x03  # kind:u8 index:u16 -> dtype, dims, scale, zero point, bytes
     SET_INPUT = 0x04  # index:u8 offset:u32 data -> ok
     INVOKE = 0x05  # -> status:i32 ticks:u64
@@ -40,10 +45,12 @@ class Cmd(IntEnum):
     READ_TENSOR = 0x07  # debug builds: index:u16 offset:u32 length:u16 -> data
     GET_PROFILE = 0x08  # profiling builds: first:u16 count:u16 -> ticks:u32 per step
     FILL_INPUT = 0x09  # index:u8 seed:u32 -> ok; the device fills the input with pattern(seed)
+    RESET = 0x0A  # restore the selected model's initial state (streaming models)
+    SELECT_MODEL = 0x0B  # index:u8 -> ok; later commands address that model of the image
     RESPONSE = 0x80  # bit set on every reply: reply cmd = request cmd | RESPONSE
-    NAK = 0xFF  # frame-level error; payload: reason:u8
-    EVENT_READY = 0xF0  # sent once at boot; payload: version:u8 firmware name
-    EVENT_FAULT = 0xF1  # HardFault/UsageFault report; payload: ASCII text
+    EVENT_READY = 0xC0  # sent once at boot; payload: version:u8 firmware name
+    EVENT_FAULT = 0xC1  # HardFault/UsageFault report; payload: ASCII text
+    NAK = 0xFF  # frame-level error or a code outside the request space; payload: reason:u8 [cmd]
 
 
 class Status(IntEnum):
@@ -60,12 +67,21 @@ class NakReason(IntEnum):
     BAD_LENGTH = 2
     OVERFLOW = 3
     BAD_ENCODING = 4
+    NOT_A_REQUEST = 5  # the frame's code is outside 0x01-0x3F; payload[1] is the code
 
 
 class TensorKind(IntEnum):
     INPUT = 0
     OUTPUT = 1
     DEBUG = 2
+
+
+def is_request(code: int) -> bool:
+    return REQUEST_FIRST <= code <= REQUEST_LAST
+
+
+def is_event(code: int) -> bool:
+    return EVENT_FIRST <= code <= EVENT_LAST
 
 
 STATUS_TEXT = {
@@ -98,6 +114,12 @@ def fill_pattern(seed: int, nbytes: int) -> bytes:
         idx = np.arange(words, dtype=np.uint32)
         stream = _mix32(np.uint32(seed & 0xFFFFFFFF) + idx * np.uint32(0x9E3779B9))
     return stream.astype("<u4").tobytes()[:nbytes]
+
+
+def version_mismatch(version: int) -> str:
+    return (f"the firmware speaks mcuforge protocol version {version}, this mcuforge speaks "
+            f"version {PROTOCOL_VERSION}: rebuild the firmware with this mcuforge "
+            "(mcuforge build / mcuforge test rebuild it)")
 
 
 def status_text(code: int) -> str:
@@ -159,6 +181,8 @@ def c_header() -> str:
         "#define MCUFORGE_PROTOCOL_CODES_H",
         f"#define MF_PROTOCOL_VERSION {PROTOCOL_VERSION}",
         f"#define MF_MAX_PAYLOAD {MAX_PAYLOAD}",
+        f"#define MF_REQUEST_FIRST 0x{REQUEST_FIRST:02X}",
+        f"#define MF_REQUEST_LAST 0x{REQUEST_LAST:02X}",
     ]
     for prefix, enum in (
         ("MF_CMD", Cmd),

@@ -43,6 +43,11 @@ class Reference:
         self._interp.invoke()
         return [np.array(self._interp.get_output(i)) for i in range(self.num_outputs)]
 
+    def reset(self) -> None:
+        """Restore the model's initial state (resource variables, kernel state): the stream
+        starts again, as ``<model>_reset()`` does on the device."""
+        self._interp.reset()
+
     def tensor(self, index: int) -> np.ndarray:
         """An intermediate tensor after the last run (needs ``preserve_all_tensors``)."""
         return np.array(self._interp.GetTensor(index, 0)["tensor_data"])

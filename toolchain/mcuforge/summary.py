@@ -69,6 +69,10 @@ class ModelSummary:
             ],
             "tensors": [_tensor(g, t.index) for t in g.tensors],
             "plan": self.plan.to_dict() if self.plan else None,
+            "stateful": g.stateful,
+            "variables": [{"name": v.name, "bytes": v.nbytes, "dtype": str(v.initial.dtype),
+                           "shape": list(v.initial.shape)} for v in g.variables],
+            "state_bytes": self.plan.state.bytes if self.plan else None,
         }
 
 
@@ -151,6 +155,18 @@ def format_summary(s: ModelSummary) -> str:
             lines.append(
                 f"  offset {b.offset:>8}  {b.size:>8} B  steps {b.first:>3}-{b.last:<3} {b.label}"
             )
+        if p.state.bytes:
+            lines.append(
+                f"state: {p.state.bytes} bytes kept between invocations, outside the arena "
+                f"(restored by reset); {len(p.state.elided)} variable reads/writes alias it "
+                "instead of copying"
+            )
+            for r in p.state.regions:
+                lines.append(f"  offset {r.offset:>8}  {r.size:>8} B  {r.label}")
+        lines.append(
+            f"supported: yes ({p.arena_bytes} B arena + {p.state.bytes} B state"
+            f"{', stateful: each invocation continues a stream' if g.stateful else ''})"
+        )
     else:
         lines.append("NOT SUPPORTED:")
         lines += [f"  {p}" for p in s.problems]

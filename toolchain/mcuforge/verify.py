@@ -10,6 +10,8 @@ import statistics
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from mcuforge.errors import DeviceError
 from mcuforge.model.ir import NUMPY_DTYPES
 from mcuforge.reference import Reference
 from mcuforge.target import open_target
+from mcuforge.target.host import HostTarget, host_target
 from mcuforge.vectors import load_vectors, random_vectors
 
 
@@ -34,9 +37,12 @@ class Mismatch:
     reference: float
     count: int
 
+    stream: bool = False
+
     def describe(self) -> str:
+        what = "step" if self.stream else "vector"
         return (
-            f"vector {self.vector}, output {self.output}: {self.count} values differ; first at "
+            f"{what} {self.vector}, output {self.output}: {self.count} values differ; first at "
             f"flat index {self.index}: device {self.device}, reference {self.reference}"
         )
 
@@ -67,6 +73,14 @@ class TestReport:
     ram_bytes: int = 0
     arena_bytes: int = 0
     layers: list[LayerCheck] = field(default_factory=list)
+    #: Stateful models run their vectors as one stream (state carried from step to step).
+    stream: bool = False
+    reset_every: int = 0
+    state_bytes: int = 0
+    #: Instructions of the first step (which starts from the initial state) and of the steady
+    #: state (median of the others), for streams.
+    first_step_instructions: int | None = None
+    link_retries: int = 0
 
     @property
     def passed(self) -> bool:
@@ -138,55 +152,97 @@ def run_test(
     inputs_file: Path | None = None,
     emulator: str = "qemu",
     layers: bool = False,
+    reset_every: int = 0,
     build_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> TestReport:
-    """Build ``model`` for ``board``, run it in ``emulator`` and compare with TFLM."""
+    """Build ``model`` for ``board``, run it in ``emulator`` (or ``host``: the same C compiled
+    for this machine) and compare with TFLM.
+
+    A stateful (streaming) model runs its vectors as one stream: the device and the reference
+    carry their state from step to step, both reset before the first step and, with
+    ``reset_every`` K, after every K steps.
+    """
     say = progress or (lambda _msg: None)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mcuforge-test-") as tmp:
         out = build_dir or Path(tmp)
-        build = build_firmware(model, board, out, debug=layers, progress=say)
-        manifest = build.manifest
+        if emulator == "host":
+            say(f"compiling {model.name} for this machine ({', '.join(board.cpu.kernels)})")
+            target = host_target(model, board, out, debug=layers)
+            manifest, size = target.manifest, None
+        else:
+            build = build_firmware(model, board, out, debug=layers, progress=say)
+            manifest, size = build.manifest, build.size
         if inputs_file is not None:
             cases = load_vectors(inputs_file, manifest["inputs"])
         else:
             cases = random_vectors(manifest["inputs"], vectors, seed)
         reference = Reference(model, preserve_all_tensors=layers)
+        stream = bool(manifest.get("stateful"))
         report = TestReport(
             model=manifest["model"],
             board=board.name,
             emulator=emulator,
             vectors=len(cases),
             mismatches=0,
-            flash_bytes=build.size.flash_bytes,
-            ram_bytes=build.size.ram_bytes,
-            arena_bytes=build.size.arena_bytes,
+            flash_bytes=size.flash_bytes if size else 0,
+            ram_bytes=size.ram_bytes if size else 0,
+            arena_bytes=manifest["plan"]["arena_bytes"],
+            stream=stream,
+            reset_every=reset_every,
+            state_bytes=manifest.get("state_bytes", 0),
         )
         counts: list[int] = []
-        say(f"booting {board.name} in {emulator}")
-        with open_target(board, build.elf, emulator) as device:
-            info = device.info()
-            if info.model != manifest["model"]:
-                raise DeviceError(
-                    f"the device runs model '{info.model}', expected '{manifest['model']}'"
-                )
+        context = (_host_context(target) if emulator == "host"
+                   else open_target(board, build.elf, emulator))
+        if emulator != "host":
+            say(f"booting {board.name} in {emulator}")
+        with context as device:
+            check_identity(device.info(), manifest)
+            if stream:
+                device.reset()
             for i, vec in enumerate(cases):
+                if stream and reset_every and i and i % reset_every == 0:
+                    device.reset()
+                    reference.reset()
                 got, instructions = device.run(vec, manifest["outputs"])
                 want = reference.run(vec.arrays)
                 counts.append(instructions)
                 bad = compare(i, got, want)
                 if bad is not None:
+                    bad.stream = stream
                     report.mismatches += 1
                     report.failures.append(bad)
                 if len(cases) >= 10 and (i + 1) % max(1, len(cases) // 5) == 0:
-                    say(f"  {i + 1}/{len(cases)} vectors, {report.mismatches} mismatching")
+                    what = "steps" if stream else "vectors"
+                    say(f"  {i + 1}/{len(cases)} {what}, {report.mismatches} mismatching")
             if layers and cases:
-                say("comparing every layer of the last vector")
+                say(f"comparing every layer of the last {'step' if stream else 'vector'}")
                 report.layers = check_layers(device, manifest, reference)
-        report.instructions_per_inference = int(statistics.median(counts)) if counts else None
+            if hasattr(device, "link"):
+                report.link_retries = device.link.stats.retries
+        if emulator != "host" and counts:
+            report.instructions_per_inference = int(statistics.median(counts[1:] or counts)
+                                                    if stream else statistics.median(counts))
+            report.first_step_instructions = counts[0] if stream else None
     report.seconds = round(time.monotonic() - start, 3)
     return report
+
+
+def check_identity(info: Any, manifest: dict[str, Any]) -> None:
+    """The device must run the model this test was built for: same name and same SHA-256."""
+    if info.model != manifest["model"] or (manifest.get("sha256") and
+                                           info.sha256 != manifest["sha256"]):
+        raise DeviceError(
+            f"the device runs model '{info.model}' (SHA-256 {info.sha256}), expected "
+            f"'{manifest['model']}' (SHA-256 {manifest.get('sha256')})"
+        )
+
+
+@contextmanager
+def _host_context(target: HostTarget) -> Iterator[HostTarget]:
+    yield target
 
 
 def check_layers(device: Any, manifest: dict[str, Any], reference: Reference) -> list[LayerCheck]:

@@ -1,4 +1,4 @@
-/* Host build of a generated model (a shared library loaded with ctypes): flat accessors so the
+/* Host build of generated models (a shared library loaded with ctypes): flat accessors so the
  * Python side needs no knowledge of struct layouts. Used for fast differential tests. */
 #include <stddef.h>
 #include <stdint.h>
@@ -7,27 +7,51 @@
 
 void mcuforge_step_hook(uint32_t step) { (void)step; }
 
-uint32_t mf_num_tensors(int kind) {
-    return kind == 0 ? mcuforge_num_inputs : kind == 1 ? mcuforge_num_outputs
-                                                      : mcuforge_num_debug_tensors;
+static const mcuforge_model_t *model_at(uint32_t m) {
+    return m < mcuforge_num_models ? mcuforge_models[m] : NULL;
 }
 
-static const mcuforge_tensor_t *table(int kind, uint32_t i) {
-    if (i >= mf_num_tensors(kind)) {
+uint32_t mf_num_tensors(uint32_t m, int kind) {
+    const mcuforge_model_t *model = model_at(m);
+    if (model == NULL) {
+        return 0u;
+    }
+    return kind == 0 ? model->num_inputs : kind == 1 ? model->num_outputs
+                                                     : model->num_debug_tensors;
+}
+
+static const mcuforge_tensor_t *table(uint32_t m, int kind, uint32_t i) {
+    if (i >= mf_num_tensors(m, kind)) {
         return NULL;
     }
-    return kind == 0 ? &mcuforge_inputs[i] : kind == 1 ? &mcuforge_outputs[i]
-                                                      : &mcuforge_debug_tensors[i];
+    const mcuforge_model_t *model = model_at(m);
+    return kind == 0 ? &model->inputs[i] : kind == 1 ? &model->outputs[i]
+                                                     : &model->debug_tensors[i];
 }
 
-void *mf_tensor_data(int kind, uint32_t i) {
-    const mcuforge_tensor_t *t = table(kind, i);
+void *mf_tensor_data(uint32_t m, int kind, uint32_t i) {
+    const mcuforge_tensor_t *t = table(m, kind, i);
     return t != NULL ? t->data : NULL;
 }
 
-uint32_t mf_tensor_bytes(int kind, uint32_t i) {
-    const mcuforge_tensor_t *t = table(kind, i);
+uint32_t mf_tensor_bytes(uint32_t m, int kind, uint32_t i) {
+    const mcuforge_tensor_t *t = table(m, kind, i);
     return t != NULL ? t->bytes : 0u;
 }
 
-uint32_t mf_arena_bytes(void) { return mcuforge_arena_bytes; }
+int mf_invoke(uint32_t m) {
+    const mcuforge_model_t *model = model_at(m);
+    return model != NULL ? model->invoke() : -1;
+}
+
+void mf_reset(uint32_t m) {
+    const mcuforge_model_t *model = model_at(m);
+    if (model != NULL) {
+        model->reset();
+    }
+}
+
+uint32_t mf_arena_bytes(uint32_t m) {
+    const mcuforge_model_t *model = model_at(m);
+    return model != NULL ? model->arena_bytes : 0u;
+}

@@ -1,13 +1,17 @@
-"""Kernel calls and a memory plan to C sources: ``model.c`` and a JSON manifest for the host.
+"""Kernel calls and a memory plan to C sources: ``<prefix>.c``, ``<prefix>.h`` and a JSON
+manifest for the host.
 
-The manifest (``model.json``) is what the host side knows about the compiled model without
-re-reading the .tflite: tensor shapes and quantization, the steps and their MACs, the plan. The
-device protocol, the layer-by-layer check and the per-layer profile all read it.
+Every public symbol of the generated C starts with the model's prefix, so several models link
+into one program. The manifest (``<prefix>.json``) is what the host side knows about the
+compiled model without re-reading the .tflite: tensor shapes and quantization, the steps and
+their MACs, the plan. The device protocol, the layer-by-layer check and the per-layer profile
+all read it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ import numpy as np
 from mcuforge import __version__
 from mcuforge.compiler.ops.base import C_TYPES, ConstArray, KernelCall
 from mcuforge.compiler.plan import MemoryPlan
+from mcuforge.compiler.state import initial_words
 from mcuforge.model.ir import DTYPE_CODES, Graph, Tensor
 
 _ENV = jinja2.Environment(
@@ -71,14 +76,39 @@ class EmittedModel:
     manifest: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class EmitOptions:
+    """How the generated C names and places things.
+
+    ``prefix`` starts every public symbol (``<prefix>_invoke``); ``arena_symbol`` makes the model
+    use an arena defined elsewhere (models of one image that run one at a time share it);
+    ``arena_section`` / ``weights_section`` put the arena and the constant arrays in named linker
+    sections (boards with several RAM banks or external flash).
+    """
+
+    prefix: str = "model"
+    arena_symbol: str = ""
+    arena_section: str = ""
+    weights_section: str = ""
+    debug: bool = False
+
+
+def c_identifier(name: str) -> str:
+    """A model name as a C identifier prefix: lower case, [a-z0-9_], not starting with a digit."""
+    ident = re.sub(r"[^0-9a-zA-Z_]", "_", name).lower().strip("_") or "model"
+    return f"m_{ident}" if ident[0].isdigit() else ident
+
+
 def _weights_name(t: Tensor) -> str:
     return f"w{t.index}"
 
 
 def emit_model(
-    graph: Graph, calls: list[KernelCall], plan: MemoryPlan, *, debug: bool = False
+    graph: Graph, calls: list[KernelCall], plan: MemoryPlan, options: EmitOptions | None = None
 ) -> EmittedModel:
-    """Generate ``model.c`` and the manifest. ``debug`` exposes every activation tensor."""
+    """Generate the model's C source, header and manifest."""
+    opts = options or EmitOptions()
+    p = opts.prefix
     const_tensors: dict[int, ConstArray] = {}
 
     def const_for(t: int) -> ConstArray:
@@ -95,7 +125,9 @@ def emit_model(
         tensor = graph.tensors[t]
         ctype = C_TYPES[tensor.dtype]
         if t in plan.offsets:
-            return f"({ctype} *)(mcuforge_arena + {plan.offsets[t]})"
+            return f"({ctype} *)({p}_arena + {plan.offsets[t]})"
+        if t in plan.state.tensor_offsets:
+            return f"({ctype} *)({p}_state + {plan.state.tensor_offsets[t]})"
         if tensor.is_const or t in plan.const_aliases:
             assert not writable, f"kernel writes constant tensor {t}"
             return const_for(t).name
@@ -105,19 +137,26 @@ def emit_model(
     extra_consts: list[ConstArray] = []
     specs: dict[tuple[str, str], str] = {}  # (macro, geometry) -> wrapper name
     for step, call in enumerate(calls):
+        elided = plan.state.elided.get(step, "")
         function = call.kernel
-        if call.spec is not None:
+        if call.spec is not None and not elided:
             key = (call.spec_macro, c_literal(call.spec))
             function = specs.setdefault(key, f"mf_spec{len(specs)}_{call.source}")
-        extra_consts.extend(call.consts)
-        cargs = [a.const.name if a.const is not None else pointer(a.tensor, a.writable)
-                 for a in call.args]
-        if call.scratch_bytes:
-            cargs.append(f"(void *)(mcuforge_arena + {plan.scratch[step]})")
+        cargs: list[str] = []
+        if call.kernel and not elided:
+            extra_consts.extend(call.consts)
+            cargs = [a.const.name if a.const is not None else pointer(a.tensor, a.writable)
+                     for a in call.args]
+            cargs += [f"(void *)({p}_state + {plan.state.kernel_state[(step, i)]})"
+                      for i in range(len(call.state))]
+            if call.scratch_bytes:
+                cargs.append(f"(void *)({p}_arena + {plan.scratch[step]})")
         rendered_calls.append(
             {
                 "op": call.op,
                 "kernel": call.kernel,
+                "alias": call.alias,
+                "elided": elided,
                 "function": function,
                 "params_type": call.params_type,
                 "cparams": [(k, c_literal(v)) for k, v in call.params.items()],
@@ -130,22 +169,41 @@ def emit_model(
         dims = list(tensor.shape) + [0] * (6 - len(tensor.shape))
         q = tensor.quant
         return {
-            "data": f"mcuforge_arena + {plan.offsets[t]}",
+            "data": f"{p}_arena + {plan.offsets[t]}",
             "bytes": tensor.nbytes,
             "dtype": DTYPE_CODES[tensor.dtype],
+            "dtype_name": tensor.dtype,
+            "shape": list(tensor.shape),
+            "quantized": q is not None,
             "ndim": len(tensor.shape),
             "dims": dims,
             "scale": c_literal(q.scale[0] if q else 0.0),
             "zero_point": q.zero_point[0] if q else 0,
         }
 
-    debug_ids = sorted(t for t in plan.offsets) if debug else []
+    debug_ids = sorted(t for t in plan.offsets) if opts.debug else []
     consts = list(const_tensors.values()) + extra_consts
+    state_init, state_fill = initial_words(plan.state)
+    sha = bytes.fromhex(graph.sha256) if graph.sha256 else bytes(32)
+    common = {
+        "version": __version__,
+        "model_name": graph.name,
+        "p": p,
+        "P": p.upper(),
+        "arena_bytes": plan.arena_bytes,
+        "state_bytes": plan.state.bytes,
+        "inputs": [entry(t) for t in graph.inputs],
+        "outputs": [entry(t) for t in graph.outputs],
+    }
     source = _ENV.get_template("model.c.j2").render(
-        version=__version__,
-        model_name=graph.name,
-        arena_bytes=plan.arena_bytes,
+        **common,
         arena_alloc=max(plan.arena_bytes, 16),
+        arena_symbol=opts.arena_symbol,
+        arena_section=opts.arena_section,
+        weights_section=opts.weights_section,
+        state_init=_array_body(state_init) if state_init.size else "",
+        state_fill=state_fill,
+        sha256=", ".join(f"0x{b:02x}" for b in sha),
         lower_bound=plan.lower_bound,
         macs=sum(c.macs for c in calls),
         headers=sorted({f"kernels/{c.source}.h" for c in calls if c.kernel}
@@ -162,19 +220,21 @@ def emit_model(
             for c in consts
         ],
         calls=rendered_calls,
-        inputs=[entry(t) for t in graph.inputs],
-        outputs=[entry(t) for t in graph.outputs],
         debug_tensors=[entry(t) for t in debug_ids],
     )
     header = _ENV.get_template("model.h.j2").render(
-        version=__version__, model_name=graph.name, steps=len(calls), arena_bytes=plan.arena_bytes
+        **common, steps=len(calls), guard=f"MCUFORGE_MODEL_{p.upper()}_H",
+        sha256_hex=graph.sha256,
     )
     manifest = build_manifest(graph, calls, plan, debug_ids)
+    manifest["prefix"] = p
     manifest["weights_bytes"] = sum(int(c.values.nbytes) for c in consts)
+    manifest["state_init_bytes"] = int(state_init.size)
     # The model's other constant data (per-layer parameter structs, tensor tables): with the
     # weights, what a .tflite file holds; the build measures their sizes in the ELF.
     manifest["data_symbols"] = [f"p{c.op.index}" for c in calls if c.kernel] + [
-        "mcuforge_inputs", "mcuforge_outputs", "mcuforge_debug_tensors", "mcuforge_model_name"]
+        f"{p}_inputs", f"{p}_outputs", f"{p}_debug_tensors", f"{p}_model", f"{p}_sha256",
+        f"{p}_state_init"]
     return EmittedModel(source=source, header=header, manifest=manifest)
 
 
@@ -212,7 +272,12 @@ def build_manifest(
 
     return {
         "model": graph.name,
+        "sha256": graph.sha256,
         "mcuforge_version": __version__,
+        "stateful": graph.stateful or plan.state.bytes > 0,
+        "state_bytes": plan.state.bytes,
+        "variables": [{"name": v.name, "bytes": v.nbytes, "dtype": str(v.initial.dtype),
+                       "shape": list(v.initial.shape)} for v in graph.variables],
         "inputs": [input_info(t) for t in graph.inputs],
         "outputs": [tensor_info(graph.tensors[t]) for t in graph.outputs],
         "steps": [

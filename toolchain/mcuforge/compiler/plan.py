@@ -16,6 +16,7 @@ import copy
 from dataclasses import dataclass, field
 
 from mcuforge.compiler.ops.base import KernelCall
+from mcuforge.compiler.state import StatePlan, plan_state
 from mcuforge.model.ir import Graph
 
 ALIGN = 16
@@ -58,6 +59,8 @@ class MemoryPlan:
     scratch: dict[int, int] = field(default_factory=dict)
     #: Tensors that are constant data in flash although they are op outputs (RESHAPE of weights).
     const_aliases: dict[int, int] = field(default_factory=dict)
+    #: The persistent state region (variables, kernel state), outside the arena.
+    state: StatePlan = field(default_factory=StatePlan)
 
     def verify(self) -> None:
         """Assert no two buffers alive at the same step share bytes. A planner bug would corrupt
@@ -74,6 +77,7 @@ class MemoryPlan:
         return {
             "arena_bytes": self.arena_bytes,
             "lower_bound_bytes": self.lower_bound,
+            "state": self.state.to_dict(),
             "buffers": [
                 {
                     "tensors": b.tensors,
@@ -140,6 +144,9 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
     """Assign arena offsets. With ``reuse=False`` every tensor gets its own memory (debug builds
     that read every intermediate tensor after the run)."""
     life = _lifetimes(graph, calls)
+    state = plan_state(graph, calls, life)
+    for t in state.tensor_offsets:
+        life.pop(t, None)
     const_aliases: dict[int, int] = {}
     groups = _Groups()
     for call in calls:
@@ -186,6 +193,7 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
         steps=len(calls),
         scratch=scratch,
         const_aliases=const_aliases,
+        state=state,
     )
     plan.verify()
     return plan

@@ -37,7 +37,7 @@ from mcuforge.build import (
     include_dirs,
     linker_script,
 )
-from mcuforge.compiler.compile import CompiledModel, compile_graph
+from mcuforge.compiler.compile import CompiledModel, compile_graph, write_model_table
 from mcuforge.errors import McuforgeError
 from mcuforge.export.local_platform import LocalPlatform, write_local_platform
 from mcuforge.model import read_model
@@ -204,6 +204,7 @@ def export_platformio(
     staging = tempfile.TemporaryDirectory(prefix="mcuforge-export-")
     gen = Path(staging.name)
     compiled.write(gen)
+    write_model_table([compiled], gen)
     (gen / "board_config.h").write_text(board_config_header(board, graph.name))
     (gen / "protocol_codes.h").write_text(protocol.c_header())
 
@@ -224,7 +225,8 @@ def export_platformio(
         if rel not in copied:
             copied.add(rel)
             put(LIB / "src" / rel, source=src)
-    put(LIB / "src" / "generated" / "model.json", source=gen / "model.json")
+    manifest = f"{compiled.prefix}.json"
+    put(LIB / "src" / "generated" / manifest, source=gen / manifest)
     dirs = [d for d in include_dirs(board, gen) if d.is_dir()]
     lib_includes = sorted({(LIB / "src" / _lib_path(d, gen)).as_posix() for d in dirs})
     staging.cleanup()
@@ -235,7 +237,8 @@ def export_platformio(
         )
         lib_includes.append((LIB / "src" / "platform").as_posix())
         lib_includes = sorted(set(lib_includes))
-    put(LIB / "include" / "mcuforge_export.h", _render("mcuforge_export.h.j2"))
+    put(LIB / "include" / "mcuforge_export.h",
+        _render("mcuforge_export.h.j2", prefix=compiled.prefix))
     put(
         LIB / "library.json",
         json.dumps(
@@ -252,7 +255,7 @@ def export_platformio(
         + "\n",
     )
     put(Path("src") / "main.c", _render("main.c.j2", model=graph.name, board=board,
-                                         framework=framework))
+                                         framework=framework, prefix=compiled.prefix))
 
     extra_script = None
     if framework is None:
@@ -298,6 +301,7 @@ def export_platformio(
         _render(
             "README.md.j2",
             model=graph.name,
+            prefix=compiled.prefix,
             board=board,
             env_name=env_name,
             platform=platform,

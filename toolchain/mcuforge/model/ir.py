@@ -21,6 +21,8 @@ NUMPY_DTYPES: dict[str, np.dtype] = {
     "int64": np.dtype(np.int64),
     "uint64": np.dtype(np.uint64),
     "bool": np.dtype(np.bool_),
+    # A resource handle (VAR_HANDLE's output) names a variable; it holds no data of its own.
+    "resource": np.dtype(np.uint8),
 }
 
 #: TFLite TensorType codes; the device protocol reports dtypes with the same codes.
@@ -101,6 +103,25 @@ class Operator:
 
 
 @dataclass
+class Variable:
+    """A resource variable: state a streaming model keeps between invocations.
+
+    ``initial`` is its value after reset (the constant its CALL_ONCE initialiser assigns, or zeros
+    as TFLM allocates it when nothing does); ``handles`` are the main graph's resource tensors
+    that name it (VAR_HANDLE outputs with the same container and shared name).
+    """
+
+    index: int
+    name: str
+    initial: np.ndarray
+    handles: list[int] = field(default_factory=list)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.initial.nbytes)
+
+
+@dataclass
 class Graph:
     name: str
     tensors: list[Tensor]
@@ -108,6 +129,17 @@ class Graph:
     inputs: list[int]
     outputs: list[int]
     description: str = ""
+    variables: list[Variable] = field(default_factory=list)
+    #: SHA-256 of the model file, hex; the firmware reports it so a host can tell what it runs.
+    sha256: str = ""
+
+    @property
+    def stateful(self) -> bool:
+        return bool(self.variables)
+
+    def variable_of(self, resource: int) -> Variable | None:
+        """The variable a resource tensor names."""
+        return next((v for v in self.variables if resource in v.handles), None)
 
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]

@@ -2,13 +2,14 @@
 
 Parsing uses the flatbuffer schema module that the ``tflite-micro`` wheel ships, so the reader
 understands exactly the files the reference interpreter understands. Structural problems (not a
-.tflite file, truncated, several subgraphs, float tensors inside an int8 graph) are rejected here
+.tflite file, truncated, several signatures, initialisers that compute) are rejected here
 with a :class:`ModelError` before anything is built; whether each op can be compiled is the
 compiler's question (:func:`mcuforge.compiler.ops.check_graph`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 from mcuforge.errors import ModelError
-from mcuforge.model.ir import NUMPY_DTYPES, Graph, Operator, Quant, Tensor
+from mcuforge.model.ir import NUMPY_DTYPES, Graph, Operator, Quant, Tensor, Variable
 
 _OPCODE_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
 _DTYPE_NAMES = {v: k.lower() for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
@@ -98,12 +99,33 @@ def parse_model(raw: bytes, name: str = "model") -> Graph:
 def _parse(raw: bytes, name: str) -> Graph:
     model = fb.Model.GetRootAs(raw, 0)
     n_sub = model.SubgraphsLength()
-    if n_sub != 1:
+    if n_sub < 1:
+        raise ModelError(f"{name}: the model has no subgraph")
+    if model.SignatureDefsLength() > 1:
         raise ModelError(
-            f"{name}: the model has {n_sub} subgraphs; mcuforge compiles single-subgraph models "
-            "(control flow such as WHILE/IF and multi-signature models are not supported)"
+            f"{name}: the model has {model.SignatureDefsLength()} signatures; mcuforge compiles "
+            "single-signature models (export one function per model)"
         )
-    sg = model.Subgraphs(0)
+    tensors, operators, inputs, outputs = _subgraph(model, raw, name, 0)
+    desc = model.Description()
+    graph = Graph(
+        name=name,
+        tensors=tensors,
+        operators=operators,
+        inputs=inputs,
+        outputs=outputs,
+        description=desc.decode(errors="replace") if desc else "",
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+    _bind_variables(model, raw, graph)
+    return graph
+
+
+def _subgraph(
+    model: Any, raw: bytes, name: str, index: int
+) -> tuple[list[Tensor], list[Operator], list[int], list[int]]:
+    sg = model.Subgraphs(index)
+    where = name if index == 0 else f"{name} (subgraph {index})"
     tensors: list[Tensor] = []
     for i in range(sg.TensorsLength()):
         t = sg.Tensors(i)
@@ -112,18 +134,18 @@ def _parse(raw: bytes, name: str) -> Graph:
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         if any(d < 0 for d in shape):
             raise ModelError(
-                f"{name}: tensor {i} has a dynamic shape {shape}; a fixed shape is needed"
+                f"{where}: tensor {i} has a dynamic shape {shape}; a fixed shape is needed"
             )
         data = None
         payload = _buffer_bytes(model, raw, t.Buffer())
         if payload is not None:
             if dtype not in NUMPY_DTYPES:
-                raise ModelError(f"{name}: constant tensor {i} has unsupported type {dtype}")
+                raise ModelError(f"{where}: constant tensor {i} has unsupported type {dtype}")
             data = np.frombuffer(payload, dtype=NUMPY_DTYPES[dtype])
             expected = int(np.prod(shape, dtype=np.int64)) if shape else 1
             if data.size != expected:
                 raise ModelError(
-                    f"{name}: constant tensor {i} ('{t.Name().decode(errors='replace')}') holds "
+                    f"{where}: constant tensor {i} ('{t.Name().decode(errors='replace')}') holds "
                     f"{data.size} values but its shape {list(shape)} needs {expected}"
                 )
             data = data.reshape(shape).copy()
@@ -143,7 +165,7 @@ def _parse(raw: bytes, name: str) -> Graph:
         op = sg.Operators(i)
         code_index = op.OpcodeIndex()
         if code_index >= model.OperatorCodesLength():
-            raise ModelError(f"{name}: node {i} refers to a missing operator code {code_index}")
+            raise ModelError(f"{where}: node {i} refers to a missing operator code {code_index}")
         oc = model.OperatorCodes(code_index)
         builtin = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
         opcode = _OPCODE_NAMES.get(builtin, f"BUILTIN_{builtin}")
@@ -152,26 +174,120 @@ def _parse(raw: bytes, name: str) -> Graph:
         inputs = tuple(int(x) for x in op.InputsAsNumpy()) if op.InputsLength() else ()
         outputs = tuple(int(x) for x in op.OutputsAsNumpy()) if op.OutputsLength() else ()
         for t in inputs + outputs:
-            if t >= len(tensors):
-                raise ModelError(f"{name}: node {i} ({opcode}) refers to a missing tensor {t}")
+            if t >= len(tensors) or t < -1:
+                raise ModelError(f"{where}: node {i} ({opcode}) refers to a missing tensor {t}")
+        options = _options(op)
+        if op.CustomOptionsLength():
+            options["custom_options"] = op.CustomOptionsAsNumpy().tobytes()
         operators.append(
             Operator(
                 index=i,
                 opcode=opcode,
                 inputs=inputs,
                 outputs=outputs,
-                options=_options(op),
+                options=options,
                 version=int(oc.Version()),
             )
         )
-    desc = model.Description()
-    return Graph(
-        name=name,
-        tensors=tensors,
-        operators=operators,
-        inputs=[int(x) for x in sg.InputsAsNumpy()] if sg.InputsLength() else [],
-        outputs=[int(x) for x in sg.OutputsAsNumpy()] if sg.OutputsLength() else [],
-        description=desc.decode(errors="replace") if desc else "",
+    io = [
+        [int(x) for x in arr] if n else []
+        for arr, n in ((sg.InputsAsNumpy(), sg.InputsLength()),
+                       (sg.OutputsAsNumpy(), sg.OutputsLength()))
+    ]
+    return tensors, operators, io[0], io[1]
+
+
+def _handle_key(op: Operator) -> tuple[bytes, bytes]:
+    """TFLM names a resource variable by (container, shared_name) of its VAR_HANDLE."""
+    return (bytes(op.options.get("container") or b""),
+            bytes(op.options.get("shared_name") or b""))
+
+
+def _bind_variables(model: Any, raw: bytes, graph: Graph) -> None:
+    """Find the main graph's resource variables and their initial values.
+
+    Streaming models keep state in resource variables: VAR_HANDLE names one, READ_VARIABLE and
+    ASSIGN_VARIABLE use it, and a CALL_ONCE node runs an initialiser subgraph on the first invoke.
+    mcuforge evaluates the initialiser at compile time, which needs it to assign constants (the
+    converter's initialisers do); anything else is refused here. Other subgraphs are only
+    reachable through control-flow ops (WHILE, IF, CALL), which the op registry refuses by name.
+    """
+    handles = [op for op in graph.operators if op.opcode == "VAR_HANDLE"]
+    if not handles:
+        return
+    initial: dict[tuple[bytes, bytes], np.ndarray] = {}
+    for op in graph.operators:
+        if op.opcode != "CALL_ONCE":
+            continue
+        index = int(op.options.get("init_subgraph_index", -1))
+        if not 0 < index < model.SubgraphsLength():
+            raise ModelError(
+                f"{graph.name}: node {op.index} (CALL_ONCE) runs subgraph {index}, which does "
+                "not exist"
+            )
+        initial.update(_initial_values(model, raw, graph.name, index))
+    by_key: dict[tuple[bytes, bytes], Variable] = {}
+    for op in handles:
+        if len(op.outputs) != 1:
+            raise ModelError(f"{graph.name}: {op.describe()} needs one output")
+        key = _handle_key(op)
+        var = by_key.get(key)
+        if var is None:
+            value = _variable_value(graph, op.outputs[0], key, initial)
+            label = key[1].decode(errors="replace") or f"variable {len(by_key)}"
+            var = Variable(index=len(by_key), name=label, initial=value)
+            by_key[key] = var
+        var.handles.append(op.outputs[0])
+    graph.variables = list(by_key.values())
+
+
+def _initial_values(
+    model: Any, raw: bytes, name: str, index: int
+) -> dict[tuple[bytes, bytes], np.ndarray]:
+    tensors, operators, _, _ = _subgraph(model, raw, name, index)
+    keys: dict[int, tuple[bytes, bytes]] = {}
+    values: dict[tuple[bytes, bytes], np.ndarray] = {}
+    for op in operators:
+        if op.opcode == "VAR_HANDLE" and len(op.outputs) == 1:
+            keys[op.outputs[0]] = _handle_key(op)
+        elif op.opcode == "ASSIGN_VARIABLE" and len(op.inputs) == 2 and op.inputs[0] in keys:
+            value = tensors[op.inputs[1]]
+            if value.data is None:
+                raise ModelError(
+                    f"{name}: the CALL_ONCE initialiser (subgraph {index}) assigns a computed "
+                    f"value (tensor {value.index}) to a variable; mcuforge needs constant "
+                    "initial state"
+                )
+            values[keys[op.inputs[0]]] = value.data
+        else:
+            raise ModelError(
+                f"{name}: the CALL_ONCE initialiser (subgraph {index}) runs {op.opcode} "
+                f"(node {op.index}); mcuforge evaluates initialisers at compile time and "
+                "supports only VAR_HANDLE and ASSIGN_VARIABLE of constants there"
+            )
+    return values
+
+
+def _variable_value(
+    graph: Graph, handle: int, key: tuple[bytes, bytes],
+    initial: dict[tuple[bytes, bytes], np.ndarray],
+) -> np.ndarray:
+    """The variable's initial value; without an initialiser TFLM starts it at zero, shaped like
+    the tensors that read or assign it."""
+    if key in initial:
+        return initial[key]
+    for op in graph.operators:
+        if op.opcode == "READ_VARIABLE" and op.inputs[:1] == (handle,) and op.outputs:
+            t = graph.tensors[op.outputs[0]]
+        elif op.opcode == "ASSIGN_VARIABLE" and op.inputs[:1] == (handle,) and len(op.inputs) > 1:
+            t = graph.tensors[op.inputs[1]]
+        else:
+            continue
+        if t.dtype in NUMPY_DTYPES:
+            return np.zeros(t.shape, dtype=NUMPY_DTYPES[t.dtype])
+    raise ModelError(
+        f"{graph.name}: resource variable '{key[1].decode(errors='replace')}' is never read, "
+        "assigned or initialised, so its size is unknown"
     )
 
 
@@ -187,9 +303,6 @@ def precision_problems(graph: Graph) -> list[str]:
     bad: list[str] = []
     for t in graph.tensors:
         users = [ops[i] for i in consumers.get(t.index, [])]
-        if t.dtype == "int16" and not t.is_const:
-            bad.append(f"tensor {t.index} '{t.name}' carries int16 activations (16x8 quantization)")
-            continue
         if t.dtype not in ("float32", "float16"):
             continue
         producer = ops[producers[t.index]].opcode if t.index in producers else None

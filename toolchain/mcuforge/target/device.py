@@ -31,6 +31,11 @@ class DeviceInfo:
     max_payload: int
     firmware: str
     model: str
+    state_bytes: int = 0
+    models: int = 1
+    selected: int = 0
+    sha256: str = ""
+    build_id: str = ""
 
 
 @dataclass
@@ -78,28 +83,28 @@ class Device:
 
     def info(self) -> DeviceInfo:
         d = self.link.request(Cmd.INFO)
-        version, n_in, n_out, flags = d[0], d[1], d[2], d[3]
-        n_debug, steps, arena, max_payload = struct.unpack_from("<HHIH", d, 4)
-        firmware, at = _text(d, 14)
-        model, _ = _text(d, at)
+        version = d[0] if d else 0
         if version != protocol.PROTOCOL_VERSION:
-            raise DeviceError(
-                f"the firmware speaks protocol version {version}, this mcuforge "
-                f"{protocol.PROTOCOL_VERSION}: rebuild the firmware"
-            )
+            raise DeviceError(protocol.version_mismatch(version))
+        n_in, n_out, flags = d[1], d[2], d[3]
+        n_debug, steps, arena, max_payload, state, models, selected = struct.unpack_from(
+            "<HHIHIBB", d, 4)
+        sha = d[20:52].hex()
+        firmware, at = _text(d, 52)
+        model, at = _text(d, at)
+        build_id, _ = _text(d, at)
         return DeviceInfo(
-            version,
-            n_in,
-            n_out,
-            bool(flags & 1),
-            bool(flags & 2),
-            n_debug,
-            steps,
-            arena,
-            max_payload,
-            firmware,
-            model,
+            version, n_in, n_out, bool(flags & 1), bool(flags & 2), n_debug, steps, arena,
+            max_payload, firmware, model, state, models, selected, sha, build_id,
         )
+
+    def reset(self) -> None:
+        """Restore the selected model's initial state (streaming models start a new stream)."""
+        self.link.request(Cmd.RESET)
+
+    def select_model(self, index: int) -> None:
+        """Address model ``index`` of a multi-model image in the following commands."""
+        self.link.request(Cmd.SELECT_MODEL, bytes([index]))
 
     def tensor_info(self, kind: TensorKind, index: int) -> TensorInfo:
         d = self.link.request(Cmd.TENSOR_INFO, struct.pack("<BH", kind, index))

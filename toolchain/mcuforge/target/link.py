@@ -143,6 +143,9 @@ class Link:
         deadline = time.monotonic() + timeout
         while (frame := self._next_frame(deadline)) is not None:
             if frame.cmd == Cmd.EVENT_READY and frame.payload:
+                version = frame.payload[0]
+                if version != protocol.PROTOCOL_VERSION:
+                    raise DeviceError(protocol.version_mismatch(version))
                 n = frame.payload[1] if len(frame.payload) > 1 else 0
                 return frame.payload[2 : 2 + n].decode(errors="replace")
         raise LinkError(
@@ -180,6 +183,10 @@ class Link:
                 if frame.cmd == Cmd.NAK:
                     self.stats.naks += 1
                     reason = frame.payload[0] if frame.payload else 0
+                    if reason == protocol.NakReason.NOT_A_REQUEST and frame.seq == seq:
+                        raise DeviceError(
+                            f"{self.name}: {name} refused: 0x{cmd:02x} is outside the request "
+                            f"codes 0x{protocol.REQUEST_FIRST:02x}-0x{protocol.REQUEST_LAST:02x}")
                     problems.append(f"NAK: {protocol.nak_text(reason)}")
                     deadline = min(deadline, time.monotonic() + NAK_GRACE_S)
                     continue

@@ -23,6 +23,9 @@ C_TYPES = {
     "int32": "int32_t",
     "uint32": "uint32_t",
     "int64": "int64_t",
+    "uint16": "uint16_t",
+    "uint64": "uint64_t",
+    "resource": "uint8_t",  # a variable's bytes in the state region
     "float32": "float",
 }
 
@@ -37,6 +40,21 @@ class ConstArray:
     @property
     def ctype(self) -> str:
         return C_TYPES[str(self.values.dtype)]
+
+
+@dataclass
+class StateArray:
+    """Memory a kernel keeps between invocations (a noise estimate, a delay line): it lives in
+    the model's state region, outside the reusable arena, starts at ``initial`` and is restored
+    to it by ``<model>_reset()``. The kernel receives a pointer to it after its tensor arguments,
+    one per state array, in order."""
+
+    name: str
+    initial: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.initial.nbytes)
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,13 @@ class KernelCall:
     #: output may start ``lag`` bytes before the input (see ``plan.streaming_lag``).
     overlap: list[tuple[int, int, int]] = field(default_factory=list)
     scratch_bytes: int = 0
+    #: Persistent per-kernel state (see :class:`StateArray`).
+    state: list[StateArray] = field(default_factory=list)
+    #: Resource-variable access, for the state planner (``compiler/state.py``), which may turn the
+    #: copy this call makes into an alias of the variable's memory: READ_VARIABLE sets
+    #: ``var_read = (output, variable)``, ASSIGN_VARIABLE ``var_write = (value, variable)``.
+    var_read: tuple[int, int] | None = None
+    var_write: tuple[int, int] | None = None
     #: Shape-specialized kernels: ``spec`` holds the compile-time geometry. The kernel's
     #: ``impl_header`` defines ``spec_macro(name, {geometry})``, which model.c expands once per
     #: distinct geometry into a function with every shape constant folded in; ``kernel`` is then
