@@ -54,6 +54,11 @@ class BenchReport:
     code_bytes: int
     arena_lower_bound: int
     layers: list[LayerCost] = field(default_factory=list)
+    #: Stateful (streaming) models: the runs are consecutive steps of one stream from the
+    #: initial state; the first step is reported apart, the median is over the others.
+    stateful: bool = False
+    state_bytes: int = 0
+    first_step_instructions: int | None = None
 
     @property
     def instructions_per_mac(self) -> float | None:
@@ -86,6 +91,8 @@ def _measure(build: BuildResult, emulator: str, vector: Vector, invokes: int,
     """(instructions of each run, per-step instructions of the last run if profiling)."""
     runs: list[int] = []
     with open_target(build.board, build.elf, emulator) as device:
+        if build.manifest.get("stateful"):
+            device.reset()
         for _ in range(invokes):
             # A fresh copy of the input each time: a run may overwrite it (the arena is reused).
             _, instructions = device.run(vector, build.manifest["outputs"])
@@ -134,11 +141,13 @@ def run_bench(
             else:
                 ref_step = per_step
     size = build.size
+    stateful = bool(manifest.get("stateful"))
+    steady = runs[1:] if stateful and len(runs) > 1 else runs
     return BenchReport(
         model=manifest["model"],
         board=board.name,
         emulator=emulator,
-        instructions_per_inference=int(statistics.median(runs)),
+        instructions_per_inference=int(statistics.median(steady)),
         instructions_runs=runs,
         macs=manifest["macs"],
         flash_bytes=size.flash_bytes,
@@ -152,17 +161,24 @@ def run_bench(
                       ref_step[i] if ref_step else None)
             for i, s in enumerate(manifest["steps"])
         ] if per_step else [],
+        stateful=stateful,
+        state_bytes=manifest.get("state_bytes", 0),
+        first_step_instructions=runs[0] if stateful else None,
     )
 
 
 def format_bench(report: BenchReport) -> str:
+    per = "step (steady state)" if report.stateful else "inference"
     lines = [
         f"{report.model} on {report.board}: {report.instructions_per_inference} instructions per "
-        f"inference ({report.macs} MACs, {report.instructions_per_mac} instructions/MAC)",
+        f"{per} ({report.macs} MACs, {report.instructions_per_mac} instructions/MAC)",
         f"flash {report.flash_bytes} B (weights {report.weights_bytes} B, code "
         f"{report.code_bytes} B), RAM {report.ram_bytes} B, arena {report.arena_bytes} B "
         f"(lower bound {report.arena_lower_bound} B)",
     ]
+    if report.stateful:
+        lines.append(f"stateful: {report.state_bytes} B of state; first step after reset "
+                     f"{report.first_step_instructions} instructions")
     if report.layers:
         lines.append(f"\n  {'step':>4} {'op':<20} {'MACs':>10} {'instructions':>12} "
                      f"{'instr/MAC':>9} {'vs ref':>7}")
