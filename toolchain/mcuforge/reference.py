@@ -6,7 +6,9 @@ arithmetic, so TFLM is the oracle every output is compared with.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +48,101 @@ class Reference:
     def tensor(self, index: int) -> np.ndarray:
         """An intermediate tensor after the last run (needs ``preserve_all_tensors``)."""
         return np.array(self._interp.GetTensor(index, 0)["tensor_data"])
+
+
+#: Seconds a guarded reference may take for one call before it is treated as hung.
+GUARD_TIMEOUT_S = 300.0
+
+
+def _serve(conn: Any, model: bytes, preserve_all_tensors: bool) -> None:
+    """The child side of :class:`GuardedReference`: one Reference, calls over a pipe."""
+    try:
+        ref = Reference(model, preserve_all_tensors=preserve_all_tensors)
+        conn.send(("ok", ref.num_outputs))
+    except Exception as exc:
+        conn.send(("error", str(exc)))
+        return
+    while True:
+        try:
+            method, args = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(("ok", getattr(ref, method)(*args)))
+        except Exception as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class GuardedReference:
+    """:class:`Reference` in a child process, for ``mcuforge test``.
+
+    TFLM's interpreter does not validate models: some damaged models that mcuforge's own checks
+    accept still crash it (the fuzzing campaign finds them; tests/fuzz.py). In a child process
+    such a crash becomes a :class:`ModelError` instead of killing mcuforge. Same interface as
+    :class:`Reference`; use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, model: Path | bytes, *, preserve_all_tensors: bool = False,
+                 timeout: float = GUARD_TIMEOUT_S):
+        import multiprocessing as mp
+
+        data = model if isinstance(model, bytes) else Path(model).read_bytes()
+        self.timeout = timeout
+        # spawn, not fork: the parent may hold threads (QEMU watchdog, TensorFlow's pools).
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, data, preserve_all_tensors),
+                                 daemon=True)
+        self._proc.start()
+        child.close()
+        try:
+            self.num_outputs = self._reply("loading the model")
+        except BaseException:
+            self.close()
+            raise
+
+    def _reply(self, what: str) -> Any:
+        try:
+            ready = self._conn.poll(self.timeout)
+            status, value = self._conn.recv() if ready else ("hung", None)
+        except (EOFError, OSError):
+            self._proc.join(5)
+            code = self._proc.exitcode
+            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
+            raise ModelError(
+                f"the TFLM reference interpreter crashed {what} ({how}): it does not validate "
+                "models, and this one is damaged in a way mcuforge's checks do not see"
+            ) from None
+        if status == "hung":
+            self.close()
+            raise ModelError(f"the TFLM reference interpreter did not finish {what} within "
+                             f"{self.timeout:.0f} s")
+        if status == "error":
+            raise ModelError(f"the TFLM reference interpreter failed {what}: {value}")
+        return value
+
+    def _call(self, method: str, *args: Any) -> Any:
+        with contextlib.suppress(OSError):  # the child is gone: _reply says how
+            self._conn.send((method, args))
+        return self._reply(f"in {method}")
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        return self._call("run", [np.asarray(a) for a in inputs])
+
+    def tensor(self, index: int) -> np.ndarray:
+        return self._call("tensor", index)
+
+    def close(self) -> None:
+        self._conn.close()
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._proc.join(5)
+
+    def __enter__(self) -> GuardedReference:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def tflm_arena_usage(model: Path | bytes) -> dict[str, int]:

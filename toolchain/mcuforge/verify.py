@@ -10,6 +10,7 @@ import statistics
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from mcuforge.boards import Board
 from mcuforge.build import Progress, build_firmware
 from mcuforge.errors import DeviceError
 from mcuforge.model.ir import NUMPY_DTYPES
-from mcuforge.reference import Reference
+from mcuforge.reference import GuardedReference, Reference
 from mcuforge.target import open_target
 from mcuforge.vectors import load_vectors, random_vectors
 
@@ -144,7 +145,7 @@ def run_test(
     """Build ``model`` for ``board``, run it in ``emulator`` and compare with TFLM."""
     say = progress or (lambda _msg: None)
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="mcuforge-test-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mcuforge-test-") as tmp, ExitStack() as stack:
         out = build_dir or Path(tmp)
         build = build_firmware(model, board, out, debug=layers, progress=say)
         manifest = build.manifest
@@ -152,7 +153,8 @@ def run_test(
             cases = load_vectors(inputs_file, manifest["inputs"])
         else:
             cases = random_vectors(manifest["inputs"], vectors, seed)
-        reference = Reference(model, preserve_all_tensors=layers)
+        # In a child process: TFLM crashes on some damaged models that pass mcuforge's checks.
+        reference = stack.enter_context(GuardedReference(model, preserve_all_tensors=layers))
         report = TestReport(
             model=manifest["model"],
             board=board.name,
@@ -189,7 +191,9 @@ def run_test(
     return report
 
 
-def check_layers(device: Any, manifest: dict[str, Any], reference: Reference) -> list[LayerCheck]:
+def check_layers(
+    device: Any, manifest: dict[str, Any], reference: Reference | GuardedReference
+) -> list[LayerCheck]:
     """Compare every tensor a step writes with the reference's (debug builds)."""
     by_index = {t["index"]: (i, t) for i, t in enumerate(manifest["debug_tensors"])}
     checks = []

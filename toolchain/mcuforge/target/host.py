@@ -54,9 +54,14 @@ def build_host_library(compiled: CompiledModel, directory: Path, *, cc: str = "c
 class HostModel:
     """A compiled model loaded in this process."""
 
-    def __init__(self, compiled: CompiledModel, directory: Path):
+    def __init__(self, compiled: CompiledModel, directory: Path, *, reuse: bool = False):
+        """``reuse``: load ``directory``'s library if it exists (the caller keys directories
+        by generated source, as the fuzzer does) instead of building it again."""
         self.compiled = compiled
-        self._lib = ctypes.CDLL(str(build_host_library(compiled, directory)))
+        lib = directory / "libmodel.so"
+        if not (reuse and lib.exists()):
+            lib = build_host_library(compiled, directory)
+        self._lib = ctypes.CDLL(str(lib))
         self._lib.mf_tensor_data.restype = ctypes.c_void_p
         self._lib.mf_tensor_data.argtypes = [ctypes.c_int, ctypes.c_uint32]
         self._lib.mf_tensor_bytes.restype = ctypes.c_uint32
