@@ -63,7 +63,11 @@ def _quant(tensor: Any) -> Quant | None:
 
 
 def _buffer_bytes(model: Any, raw: bytes, index: int) -> bytes | None:
-    if index <= 0 or index >= model.BuffersLength():
+    if index >= model.BuffersLength():
+        # TFLM reads whatever lies past the buffer table (found by tests/fuzz.py).
+        raise ModelError(f"a tensor refers to buffer {index}; the model has "
+                         f"{model.BuffersLength()} buffers")
+    if index <= 0:
         return None
     buf = model.Buffers(index)
     if buf.Offset() > 1:

@@ -99,6 +99,9 @@ def graph_problems(graph: Graph) -> list[str]:
 def _index_problems(graph: Graph) -> list[str]:
     n = len(graph.tensors)
     problems = []
+    if not graph.operators or not graph.outputs:
+        problems.append(f"the model has {len(graph.operators)} operators and "
+                        f"{len(graph.outputs)} outputs: nothing to compute")
     for label, ids in (("input", graph.inputs), ("output", graph.outputs)):
         for i in ids:
             if not 0 <= i < n:
