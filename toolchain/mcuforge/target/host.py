@@ -19,16 +19,20 @@ from mcuforge.model.ir import NUMPY_DTYPES
 _INPUT, _OUTPUT, _DEBUG = 0, 1, 2
 
 
+def host_sources(compiled: CompiledModel, directory: Path) -> list[Path]:
+    """Write model.c into ``directory``; the C files a host build of it compiles."""
+    compiled.write(directory)
+    fw = resources.firmware_dir()
+    sources = [directory / "model.c", fw / "platform" / "host" / "host_api.c"]
+    return sources + [fw / "runtime" / "kernels" / f"{name}.c" for name in compiled.kernel_sources]
+
+
 def build_host_library(compiled: CompiledModel, directory: Path, *, cc: str = "cc") -> Path:
     """Compile model.c with the reference kernels into ``libmodel.so`` in ``directory``."""
     if shutil.which(cc) is None:
         raise ToolchainMissing(f"host C compiler '{cc}' not found: install gcc (apt install gcc)")
-    compiled.write(directory)
+    sources = host_sources(compiled, directory)
     fw = resources.firmware_dir()
-    sources = [directory / "model.c", fw / "platform" / "host" / "host_api.c"]
-    sources += [
-        fw / "runtime" / "kernels" / f"{name}.c" for name in compiled.kernel_sources
-    ]
     lib = directory / "libmodel.so"
     cmd = [
         cc,
