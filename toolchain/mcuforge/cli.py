@@ -233,6 +233,7 @@ def test_cmd(
             f"{report.vectors} vectors, {report.mismatches} mismatching, "
             f"{report.instructions_per_inference} instructions per inference, "
             f"{report.seconds:.1f} s"
+            + (f", {report.link['retries']} link retries" if report.link.get("retries") else "")
         )
         for f in report.failures[:5]:
             click.echo(f"  {f.describe()}")

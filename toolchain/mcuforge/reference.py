@@ -54,23 +54,42 @@ class Reference:
 GUARD_TIMEOUT_S = 300.0
 
 
-def _serve(conn: Any, model: bytes, preserve_all_tensors: bool) -> None:
-    """The child side of :class:`GuardedReference`: one Reference, calls over a pipe."""
+def _serve_stdio() -> None:
+    """The child side of :class:`GuardedReference`: one Reference, calls as pickles on
+    stdin/stdout (``python -c``: no re-import of the parent's main module, unlike spawn)."""
+    import pickle
+    import sys
+
+    rd, wr = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but replies on the pipe
+
+    def send(obj: Any) -> None:
+        data = pickle.dumps(obj)
+        wr.write(len(data).to_bytes(8, "little") + data)
+        wr.flush()
+
+    def recv() -> Any:
+        head = rd.read(8)
+        if len(head) < 8:
+            raise EOFError
+        return pickle.loads(rd.read(int.from_bytes(head, "little")))
+
+    model, preserve = recv()
     try:
-        ref = Reference(model, preserve_all_tensors=preserve_all_tensors)
-        conn.send(("ok", ref.num_outputs))
+        ref = Reference(model, preserve_all_tensors=preserve)
+        send(("ok", ref.num_outputs))
     except Exception as exc:
-        conn.send(("error", str(exc)))
+        send(("error", str(exc)))
         return
     while True:
         try:
-            method, args = conn.recv()
+            method, args = recv()
         except EOFError:
             return
         try:
-            conn.send(("ok", getattr(ref, method)(*args)))
+            send(("ok", getattr(ref, method)(*args)))
         except Exception as exc:
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            send(("error", f"{type(exc).__name__}: {exc}"))
 
 
 class GuardedReference:
@@ -84,46 +103,74 @@ class GuardedReference:
 
     def __init__(self, model: Path | bytes, *, preserve_all_tensors: bool = False,
                  timeout: float = GUARD_TIMEOUT_S):
-        import multiprocessing as mp
+        import os
+        import subprocess
+        import sys
 
         data = model if isinstance(model, bytes) else Path(model).read_bytes()
         self.timeout = timeout
-        # spawn, not fork: the parent may hold threads (QEMU watchdog, TensorFlow's pools).
-        ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, data, preserve_all_tensors),
-                                 daemon=True)
-        self._proc.start()
-        child.close()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", "from mcuforge.reference import _serve_stdio; _serve_stdio()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         try:
+            self._send((data, preserve_all_tensors))
             self.num_outputs = self._reply("loading the model")
         except BaseException:
             self.close()
             raise
 
+    def _send(self, obj: Any) -> None:
+        import pickle
+
+        payload = pickle.dumps(obj)
+        with contextlib.suppress(OSError):  # the child is gone: _reply says how
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
+            self._proc.stdin.flush()
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        import os
+        import select
+        import time
+
+        assert self._proc.stdout is not None
+        fd, out = self._proc.stdout.fileno(), bytearray()
+        while len(out) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, n - len(out))
+            if not chunk:
+                raise EOFError
+            out += chunk
+        return bytes(out)
+
     def _reply(self, what: str) -> Any:
+        import pickle
+        import time
+
+        deadline = time.monotonic() + self.timeout
         try:
-            ready = self._conn.poll(self.timeout)
-            status, value = self._conn.recv() if ready else ("hung", None)
-        except (EOFError, OSError):
-            self._proc.join(5)
-            code = self._proc.exitcode
-            how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
+            size = int.from_bytes(self._read(8, deadline), "little")
+            status, value = pickle.loads(self._read(size, deadline))
+        except TimeoutError:
+            self.close()
+            raise ModelError(f"the TFLM reference interpreter did not finish {what} within "
+                             f"{self.timeout:.0f} s") from None
+        except EOFError:
+            code = self._proc.wait(5)
+            how = f"killed by signal {-code}" if code < 0 else f"exit {code}"
             raise ModelError(
                 f"the TFLM reference interpreter crashed {what} ({how}): it does not validate "
                 "models, and this one is damaged in a way mcuforge's checks do not see"
             ) from None
-        if status == "hung":
-            self.close()
-            raise ModelError(f"the TFLM reference interpreter did not finish {what} within "
-                             f"{self.timeout:.0f} s")
         if status == "error":
             raise ModelError(f"the TFLM reference interpreter failed {what}: {value}")
         return value
 
     def _call(self, method: str, *args: Any) -> Any:
-        with contextlib.suppress(OSError):  # the child is gone: _reply says how
-            self._conn.send((method, args))
+        self._send((method, args))
         return self._reply(f"in {method}")
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -133,10 +180,13 @@ class GuardedReference:
         return self._call("tensor", index)
 
     def close(self) -> None:
-        self._conn.close()
-        if self._proc.is_alive():
+        for stream in (self._proc.stdin, self._proc.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        if self._proc.poll() is None:
             self._proc.kill()
-        self._proc.join(5)
+        self._proc.wait(5)
 
     def __enter__(self) -> GuardedReference:
         return self

@@ -68,6 +68,8 @@ class TestReport:
     ram_bytes: int = 0
     arena_bytes: int = 0
     layers: list[LayerCheck] = field(default_factory=list)
+    #: Serial line health: frames, retries, NAKs and damaged frames (target.link.LinkStats).
+    link: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -186,6 +188,7 @@ def run_test(
             if layers and cases:
                 say("comparing every layer of the last vector")
                 report.layers = check_layers(device, manifest, reference)
+            report.link = asdict(device.link.stats)
         report.instructions_per_inference = int(statistics.median(counts)) if counts else None
     report.seconds = round(time.monotonic() - start, 3)
     return report

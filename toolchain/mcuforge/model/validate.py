@@ -132,6 +132,9 @@ def _tensor_problems(graph: Graph) -> list[str]:
         if any(d < 0 for d in t.shape):
             problems.append(f"tensor {t.index} '{t.name}' has a negative dimension {t.shape}")
             continue
+        if t.is_const and t.is_variable:
+            # TFLM allocates variable tensors in the arena and ignores their buffer.
+            problems.append(f"tensor {t.index} '{t.name}' is both constant and variable")
         if t.nbytes > MAX_TENSOR_BYTES:
             problems.append(f"tensor {t.index} '{t.name}' of shape {list(t.shape)} holds "
                             f"{t.nbytes} bytes (at most {MAX_TENSOR_BYTES})")

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcuforge import protocol
-from mcuforge.errors import DeviceError
+from mcuforge.errors import DeviceError, LinkError
 from mcuforge.model.ir import DTYPE_CODES, NUMPY_DTYPES
 from mcuforge.protocol import Cmd, TensorKind
-from mcuforge.target.link import Link
+from mcuforge.target.link import NOISY_RETRIES, Link, ReplyLost
 from mcuforge.vectors import Vector
 
 _DTYPE_NAMES = {code: name for name, code in DTYPE_CODES.items()}
@@ -130,7 +130,9 @@ class Device:
         return self._read(Cmd.READ_TENSOR, "H", index, nbytes)
 
     def invoke(self) -> InvokeResult:
-        d = self.link.request(Cmd.INVOKE, timeout=self.invoke_timeout)
+        """Run the model once. Raises :class:`ReplyLost` if the reply is lost (the device may
+        have run it; its inputs may be overwritten now): :meth:`run` redoes the vector."""
+        d = self.link.request(Cmd.INVOKE, timeout=self.invoke_timeout, repeatable=False)
         _status, lo, hi = struct.unpack_from("<iII", d)
         ticks = lo | (hi << 32)
         return InvokeResult(ticks, self.ticks_to_instructions(ticks))
@@ -150,14 +152,25 @@ class Device:
         self.link.request(Cmd.FILL_INPUT, struct.pack("<BI", index, seed))
 
     def run(self, vector: Vector, outputs: list[dict]) -> tuple[list[np.ndarray], int]:
-        """Set inputs, invoke, read outputs (shapes and dtypes from the build manifest)."""
-        for i, arr in enumerate(vector.arrays):
-            seed = vector.seeds[i] if i < len(vector.seeds) else None
-            if seed is not None:
-                self.fill_input(i, seed)
-            else:
-                self.set_input(i, np.ascontiguousarray(arr).tobytes())
-        result = self.invoke()
+        """Set inputs, invoke, read outputs (shapes and dtypes from the build manifest). A lost
+        INVOKE reply redoes the inputs and the invoke, within the link's retry budget."""
+        silent = attempts = 0
+        while True:
+            for i, arr in enumerate(vector.arrays):
+                seed = vector.seeds[i] if i < len(vector.seeds) else None
+                if seed is not None:
+                    self.fill_input(i, seed)
+                else:
+                    self.set_input(i, np.ascontiguousarray(arr).tobytes())
+            try:
+                result = self.invoke()
+                break
+            except ReplyLost as exc:
+                attempts += 1
+                silent += exc.silent
+                if silent > self.link.retries or attempts > NOISY_RETRIES:
+                    raise LinkError(f"{exc} after {attempts} attempts") from None
+                self.link.stats.retries += 1
         got = []
         for i, info in enumerate(outputs):
             raw = self.get_output(i, info["bytes"])
