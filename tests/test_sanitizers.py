@@ -62,8 +62,8 @@ def run_sanitized(model: bytes, families: tuple[str, ...], workdir: Path, vector
 ZOO_MODELS = ["hello_world_int8", "simple_add", "micro_speech_quantized", "mlperf_ad01_int8",
               "mlperf_ic_resnet_int8", "mlperf_kws_ref_model", "person_detect"]
 #: The Helium emulation is slow to compile instrumented (a minute for a MobileNet): the large
-#: zoo models stay out of the MVE run; the random chain below covers its conv kernels.
-SLOW_FAMILIES = {"mve": 4}
+#: zoo models stay out of the MVE (and DSP) runs; the random chains below cover those kernels.
+SLOW_FAMILIES = {"mve": 4, "dsp": 5}
 
 
 @pytest.mark.slow
