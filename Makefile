@@ -7,7 +7,7 @@ APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi
 	gdb-multiarch gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf espeak-ng sox
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench fuzz clean
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -35,6 +35,16 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check toolchain tests $(wildcard models)
+
+# A long mutation-fuzzing campaign (hours): findings land in build/fuzz-findings; once fixed,
+# move them to tests/fuzz_regressions/ (tests/test_fuzz.py replays them). `make test` runs a
+# short seeded campaign.
+FUZZ_MUTANTS ?= 100000
+FUZZ_SEED ?= 1
+FUZZ_JOBS ?= 2
+fuzz: setup
+	nice -n 19 $(BIN)/python tests/fuzz.py --mutants $(FUZZ_MUTANTS) --seed $(FUZZ_SEED) \
+		--jobs $(FUZZ_JOBS) --save build/fuzz-findings --log build/fuzz.log
 
 bench: setup
 	$(BIN)/python -m mcuforge.benchtable docs/benchmarks.md

@@ -310,8 +310,13 @@ def test_asymmetric_weights_are_refused(conv_pool_model: bytes) -> None:
         weights = m.subgraphs[0].tensors[_ops(m, "CONV_2D")[0].inputs[1]]
         weights.quantization.zeroPoint = [5] * len(weights.quantization.zeroPoint)
 
-    message = _problems(_patch(conv_pool_model, edit))
-    assert "weights zero point 5" in message and "symmetric" in message
+    from mcuforge.errors import ModelError
+    from mcuforge.model import parse_model
+    from mcuforge.model.validate import validate_graph
+
+    # Per-channel weights: the consistency pass refuses it (per-axis quantization is symmetric).
+    with pytest.raises(ModelError, match="per-channel zero points must be 0, not \\[5\\]"):
+        validate_graph(parse_model(_patch(conv_pool_model, edit), "asym"))
 
 
 def test_unsupported_fused_activation_is_refused(conv_pool_model: bytes) -> None:

@@ -96,6 +96,42 @@ def test_frame_roundtrip_and_damage_detection() -> None:
         protocol.decode(wire[1:4])
 
 
+def damage_payload_byte(wire: bytes, payload_offset: int) -> bytes:
+    """``wire`` (one encoded frame, delimiters included) with the byte that carries payload byte
+    ``payload_offset`` changed in place, after COBS encoding: the COBS code bytes (the run
+    lengths) are left alone, so the frame still decodes, to a body whose CRC is wrong."""
+    code_positions, pos = set(), 1
+    while pos < len(wire) - 1:
+        code_positions.add(pos)
+        pos += wire[pos]
+    data_positions = [i for i in range(1, len(wire) - 1) if i not in code_positions]
+    # Body = header (4 bytes) + payload; data bytes map to body bytes in order, except that
+    # each code byte but the last also stands for one (zero) body byte.
+    body_index, target = 0, 4 + payload_offset
+    for i in range(1, len(wire) - 1):
+        if i in code_positions:
+            if i != 1:
+                body_index += 1  # the zero this code byte replaced
+            continue
+        if body_index == target:
+            out = bytearray(wire)
+            out[i] = out[i] ^ 0x21 or 0x21
+            assert i in data_positions
+            return bytes(out)
+        body_index += 1
+    raise ValueError(f"payload byte {payload_offset} is a zero (encoded as a code byte)")
+
+
+def test_a_damaged_payload_byte_is_a_crc_mismatch() -> None:
+    """The damage the CRC exists for: COBS decodes fine, only the CRC can tell."""
+    wire = protocol.encode(Cmd.SET_INPUT, 3, b"\x00\x01\x02\x03tensor bytes")
+    for offset in (1, 6, 11):
+        damaged = damage_payload_byte(wire, offset)
+        assert len(damaged) == len(wire) and 0 not in damaged[1:-1]
+        with pytest.raises(FrameError, match="CRC mismatch"):
+            protocol.decode(damaged[1:-1])
+
+
 def test_payload_limit() -> None:
     with pytest.raises(ValueError, match="exceeds"):
         protocol.encode(Cmd.PING, 0, bytes(protocol.MAX_PAYLOAD + 1))

@@ -116,6 +116,20 @@ def test_garbage_truncated_and_bad_crc_frames_are_survived(hello_build) -> None:
         assert link.stats.naks >= 1
 
 
+def test_damaged_payload_byte_is_naked_as_bad_crc(hello_build) -> None:  # type: ignore[no-untyped-def]
+    """A payload byte changed after COBS encoding: the firmware's CRC check is all that can see
+    it. NAK BAD_CRC, no reply to the damaged command, and the next one is answered."""
+    from test_protocol import damage_payload_byte
+
+    with QemuTarget(hello_build.board, hello_build.elf) as device:
+        link = device.link
+        link.send_raw(damage_payload_byte(protocol.encode(Cmd.PING, 42, b"payload"), 3))
+        nak = link.receive(timeout=2.0)
+        assert nak is not None and nak.cmd == Cmd.NAK and nak.payload[0] == NakReason.BAD_CRC
+        assert link.receive(timeout=0.3) is None  # the damaged PING was not answered
+        assert device.ping(b"next") == b"next"
+
+
 def test_device_errors_are_coded_replies(hello_build) -> None:  # type: ignore[no-untyped-def]
     with QemuTarget(hello_build.board, hello_build.elf) as device:
         with pytest.raises(DeviceError, match="out of range"):

@@ -267,14 +267,29 @@ __attribute__((noipa)) static int timed_invoke(uint64_t *ticks) {
     return status;
 }
 
+/* The last INVOKE's answer. The host retries a lost INVOKE reply with the same seq: running
+ * the model again would compute something else (the plan reuses input bytes; a streaming
+ * model's state would advance twice), so the cached answer is sent instead. Any command that
+ * changes what the next INVOKE computes forgets it. */
+static struct {
+    int valid;
+    uint8_t seq;
+    int status;
+    uint64_t ticks;
+} last_invoke;
+
 static void cmd_invoke(uint8_t seq) {
-    uint64_t ticks = 0u;
-    const int status = timed_invoke(&ticks);
+    if (!last_invoke.valid || last_invoke.seq != seq) {
+        last_invoke.status = timed_invoke(&last_invoke.ticks);
+        last_invoke.seq = seq;
+        last_invoke.valid = 1;
+    }
     uint8_t *p = payload_out() + 1;
-    put_u32(&p[0], (uint32_t)status);
-    put_u32(&p[4], (uint32_t)ticks);
-    put_u32(&p[8], (uint32_t)(ticks >> 32));
-    reply(MF_CMD_INVOKE, seq, status == 0 ? MF_STATUS_OK : MF_STATUS_INVOKE_FAILED, 12u);
+    put_u32(&p[0], (uint32_t)last_invoke.status);
+    put_u32(&p[4], (uint32_t)last_invoke.ticks);
+    put_u32(&p[8], (uint32_t)(last_invoke.ticks >> 32));
+    reply(MF_CMD_INVOKE, seq,
+          last_invoke.status == 0 ? MF_STATUS_OK : MF_STATUS_INVOKE_FAILED, 12u);
 }
 
 static void cmd_get_profile(uint8_t seq, const uint8_t *in, size_t len) {
@@ -301,6 +316,10 @@ static void cmd_get_profile(uint8_t seq, const uint8_t *in, size_t len) {
 }
 
 static void dispatch(uint8_t cmd, uint8_t seq, const uint8_t *in, size_t len) {
+    if (cmd == MF_CMD_SET_INPUT || cmd == MF_CMD_FILL_INPUT || cmd == MF_CMD_RESET ||
+        cmd == MF_CMD_SELECT_MODEL) {
+        last_invoke.valid = 0;
+    }
     switch (cmd) {
     case MF_CMD_PING:
         memmove(payload_out() + 1, in, len);

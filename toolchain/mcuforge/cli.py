@@ -249,6 +249,7 @@ def test_cmd(
             f"{verdict}: {report.model} on {report.board} ({report.emulator}): "
             f"{report.vectors} {what}, {report.mismatches} mismatching{speed}, "
             f"{report.seconds:.1f} s"
+            + (f", {report.link['retries']} link retries" if report.link.get("retries") else "")
         )
         for f in report.failures[:5]:
             click.echo(f"  {f.describe()}")

@@ -12,6 +12,7 @@ from mcuforge.compiler.plan import MemoryPlan
 from mcuforge.errors import UnsupportedModelError
 from mcuforge.model import read_model
 from mcuforge.model.ir import Graph
+from mcuforge.model.validate import validate_graph
 
 
 @dataclass
@@ -93,6 +94,7 @@ def _tensor(g: Graph, index: int) -> dict[str, Any]:
 def inspect_model(path: Path) -> ModelSummary:
     """Read a model and report on it; never raises for an unsupported model (it says why)."""
     graph = read_model(path)
+    validate_graph(graph)
     rows = []
     for op in graph.operators:
         problems = node_problems(graph, op)

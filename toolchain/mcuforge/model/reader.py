@@ -59,12 +59,18 @@ def _quant(tensor: Any) -> Quant | None:
     if q is None or q.ScaleLength() == 0:
         return None
     scale = tuple(float(s) for s in q.ScaleAsNumpy().astype(np.float32))
-    zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scale)
+    # No zero points is not 'all zero': TFLM reads past the empty vector (tests/fuzz.py found
+    # it); validation refuses the mismatch.
+    zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else ()
     return Quant(scale=scale, zero_point=zp, axis=int(q.QuantizedDimension()))
 
 
 def _buffer_bytes(model: Any, raw: bytes, index: int) -> bytes | None:
-    if index <= 0 or index >= model.BuffersLength():
+    if index >= model.BuffersLength():
+        # TFLM reads whatever lies past the buffer table (found by tests/fuzz.py).
+        raise ModelError(f"a tensor refers to buffer {index}; the model has "
+                         f"{model.BuffersLength()} buffers")
+    if index <= 0:
         return None
     buf = model.Buffers(index)
     if buf.Offset() > 1:

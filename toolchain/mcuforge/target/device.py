@@ -135,7 +135,9 @@ class Device:
         return self._read(Cmd.READ_TENSOR, "H", index, nbytes)
 
     def invoke(self) -> InvokeResult:
-        d = self.link.request(Cmd.INVOKE, timeout=self.invoke_timeout)
+        """Run the model once. Retries of a lost reply reuse the request's sequence number: the
+        firmware then resends its cached reply instead of running the model a second time."""
+        d = self.link.request(Cmd.INVOKE, timeout=self.invoke_timeout, same_seq=True)
         _status, lo, hi = struct.unpack_from("<iII", d)
         ticks = lo | (hi << 32)
         return InvokeResult(ticks, self.ticks_to_instructions(ticks))

@@ -22,6 +22,17 @@ from mcuforge.vectors import Vector
 _INPUT, _OUTPUT, _DEBUG = 0, 1, 2
 
 
+def host_sources(models: CompiledModel | list[CompiledModel], directory: Path) -> list[Path]:
+    """Write the models' C and their table into ``directory``; the C files a host build of
+    them compiles (each kernel once, whatever number of models use it)."""
+    models = models if isinstance(models, list) else [models]
+    fw = resources.firmware_dir()
+    sources = [m.write(directory) for m in models]
+    sources += [write_model_table(models, directory), fw / "platform" / "host" / "host_api.c"]
+    kernels = sorted({k for m in models for k in m.kernel_sources})
+    return sources + [fw / "runtime" / "kernels" / f"{name}.c" for name in kernels]
+
+
 def build_host_library(
     models: CompiledModel | list[CompiledModel], directory: Path, *, cc: str = "cc",
     extra_flags: tuple[str, ...] = (),
@@ -29,12 +40,8 @@ def build_host_library(
     """Compile the models' C with their kernels into ``libmodel.so`` in ``directory``."""
     if shutil.which(cc) is None:
         raise ToolchainMissing(f"host C compiler '{cc}' not found: install gcc (apt install gcc)")
-    models = models if isinstance(models, list) else [models]
+    sources = host_sources(models, directory)
     fw = resources.firmware_dir()
-    sources = [m.write(directory) for m in models]
-    sources += [write_model_table(models, directory), fw / "platform" / "host" / "host_api.c"]
-    kernels = sorted({k for m in models for k in m.kernel_sources})
-    sources += [fw / "runtime" / "kernels" / f"{name}.c" for name in kernels]
     lib = directory / "libmodel.so"
     cmd = [
         cc,
@@ -63,10 +70,14 @@ class HostLibrary:
     """Compiled models loaded in this process, addressed by their index in the image."""
 
     def __init__(self, models: list[CompiledModel], directory: Path,
-                 extra_flags: tuple[str, ...] = ()):
+                 extra_flags: tuple[str, ...] = (), *, reuse: bool = False):
+        """``reuse``: load ``directory``'s library if it exists (the caller keys directories
+        by generated source, as the fuzzer does) instead of building it again."""
         self.models = models
-        self._lib = ctypes.CDLL(str(build_host_library(models, directory,
-                                                       extra_flags=extra_flags)))
+        lib = directory / "libmodel.so"
+        if not (reuse and lib.exists()):
+            lib = build_host_library(models, directory, extra_flags=extra_flags)
+        self._lib = ctypes.CDLL(str(lib))
         self._lib.mf_tensor_data.restype = ctypes.c_void_p
         self._lib.mf_tensor_data.argtypes = [ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32]
         self._lib.mf_tensor_bytes.restype = ctypes.c_uint32
@@ -99,9 +110,9 @@ class HostModel:
     """One compiled model loaded in this process."""
 
     def __init__(self, compiled: CompiledModel, directory: Path,
-                 extra_flags: tuple[str, ...] = ()):
+                 extra_flags: tuple[str, ...] = (), *, reuse: bool = False):
         self.compiled = compiled
-        self.library = HostLibrary([compiled], directory, extra_flags)
+        self.library = HostLibrary([compiled], directory, extra_flags, reuse=reuse)
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         return self.library.run(0, inputs)

@@ -15,6 +15,7 @@ from mcuforge.compiler.ops.base import KernelCall, LowerContext
 from mcuforge.errors import UnsupportedModelError
 from mcuforge.model.ir import Graph, Operator
 from mcuforge.model.reader import precision_problems
+from mcuforge.model.validate import validate_graph
 
 
 def _load() -> dict[str, ModuleType]:
@@ -44,7 +45,9 @@ def node_problems(graph: Graph, op: Operator) -> list[str]:
 
 
 def check_graph(graph: Graph) -> None:
-    """Raise :class:`UnsupportedModelError` listing every problem, before anything is built."""
+    """Raise :class:`UnsupportedModelError` listing every problem, before anything is built
+    (:class:`ModelError` first if the graph is inconsistent: op checks assume it is not)."""
+    validate_graph(graph)
     problems: list[str] = []
     unsupported: dict[str, list[int]] = {}
     for op in graph.operators:

@@ -14,26 +14,9 @@ from mcuforge.compiler.ops.base import ConstArray
 from mcuforge.compiler.plan import streaming_lag
 from mcuforge.compiler.quant import conv_multipliers
 from mcuforge.model.ir import Graph, Operator, Tensor
+from mcuforge.model.validate import out_size
 
 PADDINGS = ("SAME", "VALID")
-
-
-def c_div(a: int, b: int) -> int:
-    """C's integer division (truncates toward zero; Python's ``//`` floors)."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
-
-
-def out_size(padding: str, image: int, filt: int, stride: int, dilation: int = 1) -> int:
-    """TFLM's ``ComputeOutSize`` (kernels/padding.h)."""
-    effective = (filt - 1) * dilation + 1
-    if stride == 0:
-        return 0
-    if padding == "SAME":
-        return c_div(image + stride - 1, stride)
-    if padding == "VALID":
-        return c_div(image + stride - effective, stride)
-    return 0
 
 
 def leading_pad(stride: int, dilation: int, image: int, filt: int, out: int) -> int:

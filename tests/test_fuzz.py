@@ -1,0 +1,40 @@
+"""A short seeded fuzzing campaign (tests/fuzz.py) and the replay of every past finding.
+
+``make fuzz`` runs the long campaign; its findings, once fixed, are kept in
+tests/fuzz_regressions/ (the damaged model and a note of the mutation and the old failure) and
+replayed here: each must now be rejected with a clear error, or compiled and bit-exact with TFLM
+(or, for a TFLM crash, still not crash mcuforge).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import fuzz
+
+#: Findings whose fix is a refusal (the others must now be accepted and bit-exact, or rejected).
+REFUSED = {"mismatch-hello_world_int8-s1-m1065", "mismatch-hello_world_int8-s1-m2828",
+           "mismatch-hello_world_int8-s1-m3412", "mismatch-hello_world_int8-s1-m4866"}
+REGRESSIONS = sorted((Path(__file__).parent / "fuzz_regressions").glob("*.tflite"))
+
+
+@pytest.mark.parametrize("path", REGRESSIONS, ids=[p.stem for p in REGRESSIONS])
+def test_past_findings_stay_fixed(path: Path, tmp_path: Path) -> None:
+    fuzz._warm_imports()
+    outcome, detail = fuzz.run_one(path.read_bytes(), tmp_path, timeout=120)
+    assert outcome not in fuzz.FINDINGS, f"{path.name}: {outcome}: {detail}"
+    if path.name.startswith(("build-failure", "traceback")) or path.stem in REFUSED:
+        assert outcome == "rejected", (outcome, detail)
+
+
+@pytest.mark.slow
+def test_short_seeded_campaign() -> None:
+    """~1 minute: a few hundred mutants of the zoo models, no traceback, crash, hang, build
+    failure or mismatch; both verdicts (rejected, bit-exact) are reached."""
+    result = fuzz.campaign(250, seed=20261204, timeout=120)
+    findings = "\n".join(f"{label}: {detail}" for _, label, detail in result["findings"]
+                         if not label.startswith("tflm-crash"))
+    assert not findings, findings
+    assert result["rejected_cleanly"] > 50 and result["bit_exact"] > 50, result
