@@ -89,16 +89,23 @@ def emit_model(
             const_tensors[t] = ConstArray(_weights_name(tensor), tensor.data)
         return const_tensors[t]
 
-    def pointer(t: int, writable: bool) -> str:
+    def pointer(t: int, writable: bool, untyped: bool = False) -> str:
+        """The C expression of a tensor's address. Untyped pointers (variadic kernels) are
+        exactly ``void *`` for outputs and ``const void *`` for inputs, as the kernel's
+        ``va_arg`` reads them."""
         if t < 0:
             return "NULL"
         tensor = graph.tensors[t]
-        ctype = C_TYPES[tensor.dtype]
+        ctype = "void" if untyped else C_TYPES[tensor.dtype]
         if t in plan.offsets:
-            return f"({ctype} *)(mcuforge_arena + {plan.offsets[t]})"
+            const = "const " if untyped and not writable else ""
+            return f"({const}{ctype} *)(mcuforge_arena + {plan.offsets[t]})"
         if tensor.is_const or t in plan.const_aliases:
             assert not writable, f"kernel writes constant tensor {t}"
-            return const_for(t).name
+            name, offset = const_for(t).name, plan.const_offsets.get(t, 0)
+            if offset:
+                return f"(const {ctype} *)((const uint8_t *){name} + {offset})"
+            return f"(const void *){name}" if untyped else name
         raise AssertionError(f"tensor {t} has no memory")
 
     rendered_calls = []
@@ -110,7 +117,7 @@ def emit_model(
             key = (call.spec_macro, c_literal(call.spec))
             function = specs.setdefault(key, f"mf_spec{len(specs)}_{call.source}")
         extra_consts.extend(call.consts)
-        cargs = [a.const.name if a.const is not None else pointer(a.tensor, a.writable)
+        cargs = [a.const.name if a.const is not None else pointer(a.tensor, a.writable, a.untyped)
                  for a in call.args]
         if call.scratch_bytes:
             cargs.append(f"(void *)(mcuforge_arena + {plan.scratch[step]})")

@@ -1,8 +1,9 @@
 """The static memory plan: every activation tensor's arena offset, decided at compile time.
 
 Lifetimes come from the schedule (step = kernel call index). Tensors that may share memory are
-merged into one buffer first: RESHAPE outputs alias their input; an element-wise kernel may write
-its output over an input that dies at that step (in place). Buffers are then placed greedily,
+merged into one buffer first: RESHAPE outputs alias their input, contiguous slices are views into
+theirs (at a byte offset); an element-wise kernel may write its output over an input that dies at
+that step (in place). Buffers are then placed greedily,
 largest first, each at the lowest offset that does not overlap a buffer alive at the same time --
 the same strategy as TFLM's GreedyMemoryPlanner, plus the aliasing TFLM does not do.
 
@@ -58,6 +59,8 @@ class MemoryPlan:
     scratch: dict[int, int] = field(default_factory=dict)
     #: Tensors that are constant data in flash although they are op outputs (RESHAPE of weights).
     const_aliases: dict[int, int] = field(default_factory=dict)
+    #: Byte offset of such a tensor inside its constant (a slice view of weights).
+    const_offsets: dict[int, int] = field(default_factory=dict)
 
     def verify(self) -> None:
         """Assert no two buffers alive at the same step share bytes. A planner bug would corrupt
@@ -141,16 +144,18 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
     that read every intermediate tensor after the run)."""
     life = _lifetimes(graph, calls)
     const_aliases: dict[int, int] = {}
+    const_offsets: dict[int, int] = {}
     groups = _Groups()
     for call in calls:
-        if call.alias is None:
-            continue
-        out, src = call.alias
-        if graph.tensors[src].is_const or src in const_aliases:
-            const_aliases[out] = const_aliases.get(src, src)
-            life.pop(out, None)
-        else:
-            groups.union(out, src)
+        shared = [(*call.alias, 0)] if call.alias is not None else []
+        for out, src, offset in shared + call.views:
+            if graph.tensors[src].is_const or src in const_aliases:
+                const_aliases[out] = const_aliases.get(src, src)
+                if offset or src in const_offsets:
+                    const_offsets[out] = const_offsets.get(src, 0) + offset
+                life.pop(out, None)
+            else:
+                groups.union(out, src, offset)
 
     # The lower bound counts each tensor once, aliases (same bytes) once per group.
     alias_members: dict[int, list[int]] = {}
@@ -186,6 +191,7 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
         steps=len(calls),
         scratch=scratch,
         const_aliases=const_aliases,
+        const_offsets=const_offsets,
     )
     plan.verify()
     return plan
@@ -230,9 +236,16 @@ def _can_merge(graph: Graph, life: dict[int, tuple[int, int]], groups: _Groups, 
         return False
     if lag == 0 and graph.tensors[out].nbytes != graph.tensors[src].nbytes:
         return False
-    src_root, out_root = groups.find(src)[0], groups.find(out)[0]
+    (src_root, src_rel), out_root = groups.find(src), groups.find(out)[0]
     if src_root == out_root:
         return False
+    for t in call.op.inputs:
+        # Another input that shares the source's memory elsewhere (an overlapping slice view)
+        # could be overwritten before the kernel reads it.
+        if t >= 0 and t != src and t in life and groups.find(t)[0] == src_root and (
+                groups.find(t)[1] != src_rel
+                or graph.tensors[t].nbytes != graph.tensors[src].nbytes):
+            return False
     src_group = [t for t in life if groups.find(t)[0] == src_root]
     out_group = [t for t in life if groups.find(t)[0] == out_root]
     if max(life[t][1] for t in src_group) != step or any(t in graph.outputs for t in src_group):

@@ -10,6 +10,7 @@ compiler's question (:func:`mcuforge.compiler.ops.check_graph`).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -175,11 +176,13 @@ def _parse(raw: bytes, name: str) -> Graph:
     )
 
 
-def precision_problems(graph: Graph) -> list[str]:
+def precision_problems(graph: Graph, int16_nodes: Collection[int] = ()) -> list[str]:
     """Why the graph is not a full-integer int8 graph, one line per offending tensor.
 
     Float is allowed only at the edges: a float input that is quantized, a float output that is
     dequantized. Anything else is a float, hybrid, float16 or 16x8 model, and each gets a reason.
+    int16 activations are fine where every node that writes or reads them is in ``int16_nodes``
+    (nodes the compiler accepts with their int16 tensors: data movement, SUB, ABS...).
     """
     consumers = graph.consumers()
     producers = graph.producers()
@@ -187,6 +190,9 @@ def precision_problems(graph: Graph) -> list[str]:
     bad: list[str] = []
     for t in graph.tensors:
         users = [ops[i] for i in consumers.get(t.index, [])]
+        touching = [u.index for u in users] + ([producers[t.index]] if t.index in producers else [])
+        if t.dtype == "int16" and not t.is_const and all(n in int16_nodes for n in touching):
+            continue
         if t.dtype == "int16" and not t.is_const:
             bad.append(f"tensor {t.index} '{t.name}' carries int16 activations (16x8 quantization)")
             continue
