@@ -29,9 +29,10 @@ def _fb() -> Any:
 
 
 def convert(fn: Callable[..., Any], shapes: Sequence[tuple[int, ...]], *, seed: int,
-            int16: bool = False, calibration: int = 24) -> bytes:
+            int16: bool = False, uint8_output: bool = False, calibration: int = 24) -> bytes:
     """Quantize ``fn`` (float tensors with the given shapes, batch included) with the converter:
     full-integer int8, or with ``int16`` the 16x8 scheme (int16 activations, int8 weights).
+    ``uint8_output`` asks for uint8 outputs (the converter appends an int8 -> uint8 QUANTIZE).
     Every input gets its own random asymmetric calibration range."""
     import tensorflow as tf
 
@@ -58,7 +59,48 @@ def convert(fn: Callable[..., Any], shapes: Sequence[tuple[int, ...]], *, seed: 
     else:
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         conv.inference_input_type = conv.inference_output_type = tf.int8
+    if uint8_output:
+        conv.inference_output_type = tf.uint8
     return bytes(conv.convert())
+
+
+def without_state(model: bytes) -> bytes:
+    """A stateful streaming model (ESPHome micro_wake_word: VAR_HANDLE / READ_VARIABLE /
+    ASSIGN_VARIABLE, initialised by a CALL_ONCE subgraph) as the stateless function it computes:
+    each state read becomes an extra graph input, each state write an extra graph output, and
+    only the main subgraph is kept. Every other node, tensor and constant is the model's own."""
+    import flatbuffers
+
+    fb = _fb()
+    names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+    m = fb.ModelT.InitFromObj(fb.Model.GetRootAs(model, 0))
+    sg = m.subgraphs[0]
+    inputs, outputs, ops = list(sg.inputs), list(sg.outputs), []
+    for op in sg.operators:
+        code = m.operatorCodes[op.opcodeIndex]
+        name = names[max(code.builtinCode, code.deprecatedBuiltinCode)]
+        if name == "READ_VARIABLE":
+            inputs.append(int(op.outputs[0]))
+        elif name == "ASSIGN_VARIABLE":
+            outputs.append(int(op.inputs[1]))
+        elif name not in ("CALL_ONCE", "VAR_HANDLE"):
+            ops.append(op)
+    sg.operators, sg.inputs, sg.outputs = ops, inputs, outputs
+    m.subgraphs, m.signatureDefs = [sg], None
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def main_subgraph_only(model: bytes) -> bytes:
+    """The model with its first subgraph only (what :func:`mcuforge.model.parse_model` reads)."""
+    import flatbuffers
+
+    m = _fb().ModelT.InitFromObj(_fb().Model.GetRootAs(model, 0))
+    m.subgraphs, m.signatureDefs = m.subgraphs[:1], None
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 #: Builtin options table per opcode, where the op has one.
@@ -110,6 +152,14 @@ class FlatModel:
             t.buffer = len(self.buffers) - 1
         self.tensors.append(t)
         return len(self.tensors) - 1
+
+    def like(self, src: int, shape: Sequence[int]) -> int:
+        """A tensor with ``src``'s dtype and quantization."""
+        t = self.tensors[src]
+        q = t.quantization
+        quant = (q.scale[0], q.zeroPoint[0]) if q is not None else None
+        names = {v: k.lower() for k, v in vars(_fb().TensorType).items() if not k.startswith("_")}
+        return self.tensor(names[t.type], shape, quant)
 
     def const(self, values: Sequence[int] | np.ndarray, dtype: str = "int32",
               shape: Sequence[int] | None = None) -> int:
