@@ -2,9 +2,11 @@
 (``kernels/abs.h``).
 
 TFLM (``elementwise.cc``, ``AbsEvalQuantized``): ``|x - in_zp|``, then, when the float32 scales
-differ, ``MultiplyByQuantizedMultiplier`` with ``QuantizeMultiplier(double(in_scale / out_scale))``
--- a float32 division widened to double -- plus the output zero point, clamped. Quantized int16
-needs zero points 0 (its Prepare checks). Unquantized int16 is ``std::abs`` narrowed to int16.
+differ, ``MultiplyByQuantizedMultiplier`` by ``in_scale / out_scale`` plus the output zero point,
+clamped. The source writes that quotient in float32; the tflite-micro interpreter that is the
+oracle computes it in double (a float32 quotient changes some int16 results:
+``tests/test_ops_arith.py``), and so does this. Quantized int16 needs zero points 0 (its Prepare
+checks). Unquantized int16 is ``std::abs`` narrowed to int16.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def _mode(inp: Tensor, out: Tensor) -> tuple[int, int, int]:
         return PLAIN, 0, 0
     if f32(inp.scale) == f32(out.scale):
         return CLAMP, 0, 0
-    return (RESCALE, *quantize_multiplier(float(f32(inp.scale) / f32(out.scale))))
+    return (RESCALE, *quantize_multiplier(float(f32(inp.scale)) / float(f32(out.scale))))
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
