@@ -10,7 +10,7 @@ from typing import Any
 from mcuforge.compiler.emit import emit_model
 from mcuforge.compiler.ops import LowerContext, check_graph, lower
 from mcuforge.compiler.ops.base import KernelCall
-from mcuforge.compiler.plan import MemoryPlan, plan_memory
+from mcuforge.compiler.plan import MemoryPlan, plan_memory, with_views
 from mcuforge.model.ir import Graph
 
 
@@ -43,5 +43,6 @@ def compile_graph(
     check_graph(graph)
     calls = lower(graph, LowerContext(kernel_families=kernel_families))
     plan = plan_memory(graph, calls, reuse=not debug)
+    calls = with_views(calls, plan)
     emitted = emit_model(graph, calls, plan, debug=debug)
     return CompiledModel(graph, calls, plan, emitted.source, emitted.header, emitted.manifest)

@@ -17,7 +17,7 @@ import numpy as np
 
 from mcuforge import __version__
 from mcuforge.compiler.ops.base import C_TYPES, ConstArray, KernelCall
-from mcuforge.compiler.plan import MemoryPlan
+from mcuforge.compiler.plan import MemoryPlan, with_views
 from mcuforge.model.ir import DTYPE_CODES, Graph, Tensor
 
 _ENV = jinja2.Environment(
@@ -79,6 +79,7 @@ def emit_model(
     graph: Graph, calls: list[KernelCall], plan: MemoryPlan, *, debug: bool = False
 ) -> EmittedModel:
     """Generate ``model.c`` and the manifest. ``debug`` exposes every activation tensor."""
+    calls = with_views(calls, plan)
     const_tensors: dict[int, ConstArray] = {}
 
     def const_for(t: int) -> ConstArray:

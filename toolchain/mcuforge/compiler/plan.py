@@ -14,6 +14,7 @@ placement can beat it without recomputation or splitting tensors.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 from mcuforge.compiler.ops.base import KernelCall
@@ -61,6 +62,8 @@ class MemoryPlan:
     const_aliases: dict[int, int] = field(default_factory=dict)
     #: Byte offset of such a tensor inside its constant (a slice view of weights).
     const_offsets: dict[int, int] = field(default_factory=dict)
+    #: Steps whose outputs are views of their input instead of the kernel's copies.
+    viewed: frozenset[int] = frozenset()
 
     def verify(self) -> None:
         """Assert no two buffers alive at the same step share bytes. A planner bug would corrupt
@@ -141,14 +144,41 @@ def _lifetimes(graph: Graph, calls: list[KernelCall]) -> dict[int, tuple[int, in
 
 def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) -> MemoryPlan:
     """Assign arena offsets. With ``reuse=False`` every tensor gets its own memory (debug builds
-    that read every intermediate tensor after the run)."""
+    that read every intermediate tensor after the run).
+
+    A call with both a ``kernel`` and ``views`` (a contiguous slice or split) may run its copy
+    kernel or become a view of its input. A view saves the copy and the output's memory but
+    keeps the whole input alive as long as the output: all views are tried, then each is given
+    up if that makes the arena smaller. ``plan.viewed`` holds the steps that became views
+    (:func:`with_views` turns them into code-less calls).
+    """
+    optional = frozenset(i for i, c in enumerate(calls) if c.views and c.kernel)
+    if not reuse or not optional:
+        return _plan(graph, calls, reuse=reuse, viewed=frozenset())
+    best = _plan(graph, calls, reuse=True, viewed=optional)
+    for step in sorted(optional):
+        trial = _plan(graph, calls, reuse=True, viewed=best.viewed - {step})
+        if trial.arena_bytes < best.arena_bytes:
+            best = trial
+    return best
+
+
+def with_views(calls: list[KernelCall], plan: MemoryPlan) -> list[KernelCall]:
+    """The calls as the plan runs them: those it made views emit no code."""
+    return [dataclasses.replace(c, kernel="", source="", params={}, args=[], consts=[])
+            if i in plan.viewed else c for i, c in enumerate(calls)]
+
+
+def _plan(graph: Graph, calls: list[KernelCall], *, reuse: bool,
+          viewed: frozenset[int]) -> MemoryPlan:
     life = _lifetimes(graph, calls)
     const_aliases: dict[int, int] = {}
     const_offsets: dict[int, int] = {}
     groups = _Groups()
-    for call in calls:
+    for step, call in enumerate(calls):
         shared = [(*call.alias, 0)] if call.alias is not None else []
-        for out, src, offset in shared + call.views:
+        views = call.views if not call.kernel or step in viewed else []
+        for out, src, offset in shared + views:
             if graph.tensors[src].is_const or src in const_aliases:
                 const_aliases[out] = const_aliases.get(src, src)
                 if offset or src in const_offsets:
@@ -192,6 +222,7 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
         scratch=scratch,
         const_aliases=const_aliases,
         const_offsets=const_offsets,
+        viewed=viewed,
     )
     plan.verify()
     return plan

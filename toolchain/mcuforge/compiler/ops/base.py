@@ -72,8 +72,9 @@ class KernelCall:
     macs: int = 0
     alias: tuple[int, int] | None = None
     #: (output, input, byte offset): outputs that are one contiguous block of an input, in
-    #: order; they share the input's memory and need no code (a slice or split along the
-    #: outermost axis that is not 1).
+    #: order (a slice or split along the outermost axis that is not 1). They may share the
+    #: input's memory instead of being copied: the planner decides (``MemoryPlan.viewed``) and
+    #: the calls it makes views emit no code. Without a ``kernel`` they always share it.
     views: list[tuple[int, int, int]] = field(default_factory=list)
     #: (output, input) pairs whose memory the kernel may share (element-wise, in order).
     inplace: list[tuple[int, int]] = field(default_factory=list)

@@ -2,9 +2,9 @@
 
 STRIDED_SLICE, SLICE and TRANSPOSE all reduce to one description -- a start offset and, per
 output axis, a count and an input step in bytes -- which :func:`copy_call` turns into the
-``mcuforge_copy`` kernel (``kernels/copy.h``) or, when the bytes read are one contiguous block in
-order, into a view of the input (no code; ``KernelCall.views``). No ``OPCODES``: the op registry
-skips this module.
+``mcuforge_copy`` kernel (``kernels/copy.h``); when the bytes read are one contiguous block in
+order, the memory planner may make the output a view of the input instead (no code;
+``KernelCall.views``). No ``OPCODES``: the op registry skips this module.
 """
 
 from __future__ import annotations
@@ -131,12 +131,18 @@ def copy_problems(copy: Copy, src: Tensor, dst: Tensor) -> list[str]:
     return problems
 
 
+def may_view(graph: Graph, src: int, outputs: list[int] | tuple[int, ...]) -> bool:
+    """Whether outputs may share ``src``'s memory: not when ``src`` is a constant (flash) and
+    an output is a graph output (those live in the arena)."""
+    return not (graph.tensors[src].is_const and any(t in graph.outputs for t in outputs))
+
+
 def copy_call(op: Operator, graph: Graph, copy: Copy) -> KernelCall:
-    """The kernel call for ``copy`` from the op's first input to its output, or a view."""
+    """The kernel call for ``copy`` from the op's first input to its output; when the bytes
+    copied are one block in order, the planner may make the output a view instead."""
     src, dst = op.inputs[0], op.outputs[0]
     assert not copy_problems(copy, graph.tensors[src], graph.tensors[dst])
-    if not copy.axes and (dst not in graph.outputs or not graph.tensors[src].is_const):
-        return KernelCall(op=op, views=[(dst, src, copy.offset)])
+    views = [(dst, src, copy.offset)] if not copy.axes and may_view(graph, src, [dst]) else []
     pad = COPY_DIMS - len(copy.axes)
     return KernelCall(
         op=op,
@@ -150,6 +156,7 @@ def copy_call(op: Operator, graph: Graph, copy: Copy) -> KernelCall:
             "step": [0] * pad + [s for _, s in copy.axes],
         },
         args=[TensorArg(src, untyped=True), TensorArg(dst, True, untyped=True)],
+        views=views,
     )
 
 

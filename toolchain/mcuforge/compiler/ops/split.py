@@ -5,7 +5,7 @@ the axis, each output's chunk in turn; it takes the chunk sizes from the output 
 never reads its ``size_splits`` input) and checks them only in debug builds, so the shapes are
 checked here: outputs that tile the input along the axis and equal it elsewhere (UNPACK: without
 the axis). When everything before the axis is 1, each output is one contiguous block of the
-input and becomes a view of it (no code, no memory).
+input, and the memory planner may make the outputs views of it (no code, no memory).
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.compiler.ops.base import ConstArray, KernelCall, LowerContext, TensorArg
-from mcuforge.compiler.ops.layout import const_ints, io_problems, itemsize, normalize_axis
+from mcuforge.compiler.ops.layout import (
+    const_ints,
+    io_problems,
+    itemsize,
+    may_view,
+    normalize_axis,
+)
 from mcuforge.model.ir import Graph, Operator
 
 OPCODES = ("SPLIT", "SPLIT_V", "UNPACK")
@@ -99,11 +105,10 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     inner = itemsize(inp) * int(np.prod(inp.shape[axis + 1:], dtype=np.int64))
     chunks = [graph.tensors[t].size // outer * itemsize(inp) for t in op.outputs]
     assert sum(chunks) == inner * inp.shape[axis]
-    const_source = inp.is_const and any(t in graph.outputs for t in op.outputs)
-    if outer == 1 and not const_source:
+    views = []
+    if outer == 1 and may_view(graph, src, op.outputs):
         offsets = np.cumsum([0] + chunks[:-1]).tolist()
-        return KernelCall(op=op, views=[(t, src, int(o)) for t, o in zip(op.outputs, offsets,
-                                                                       strict=True)])
+        views = [(t, src, int(o)) for t, o in zip(op.outputs, offsets, strict=True)]
     table = ConstArray(f"op{op.index}_chunks", np.array(chunks, dtype=np.int32))
     return KernelCall(
         op=op,
@@ -114,4 +119,5 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         args=[TensorArg(src, untyped=True)]
         + [TensorArg(t, True, untyped=True) for t in op.outputs],
         consts=[table],
+        views=views,
     )
