@@ -148,6 +148,32 @@ def test_a_view_that_would_cost_memory_stays_a_copy(tmp_path: Path) -> None:
     assert kernels(viewed)[0] == "(alias)"
 
 
+def test_slices_of_constants_are_read_from_flash(tmp_path: Path) -> None:
+    """A contiguous slice or split of a constant is a view into the flash array (no arena
+    bytes), passed to typed kernels (SUB) and to variadic ones (CONCATENATION) at its offset;
+    as a graph output it is copied into the arena."""
+    rng = np.random.default_rng(970)
+    m = FlatModel()
+    table = m.const(rng.integers(-1000, 1000, size=(3, 10)), shape=(3, 10))
+    x = m.tensor("int32", [1, 4])
+    row = m.tensor("int32", [1, 4])
+    m.op("STRIDED_SLICE", [table, m.const([1, 3]), m.const([2, 7]), m.const([1, 1])], [row])
+    diff, joined = m.tensor("int32", [1, 4]), m.tensor("int32", [1, 8])
+    m.op("SUB", [x, row], [diff])
+    m.op("CONCATENATION", [row, x], [joined], axis=1)
+    parts = [m.tensor("int32", [1, 10]) for _ in range(3)]
+    m.op("SPLIT", [m.const(0, shape=[]), table], parts, numSplits=3)
+    twice = m.tensor("int32", [1, 10])
+    m.op("SUB", [parts[2], parts[0]], [twice])
+    copied = m.tensor("int32", [1, 4])
+    m.op("STRIDED_SLICE", [table, m.const([2, 0]), m.const([3, 4]), m.const([1, 1])], [copied])
+    manifest = check_bit_exact(m.build([x], [diff, joined, twice, copied]), tmp_path, vectors=4,
+                               name="const views")
+    assert kernels(manifest) == ["(alias)", "mcuforge_sub_s32", "mcuforge_concatenation",
+                                 "(alias)", "mcuforge_sub_s32", "mcuforge_copy"]
+    assert manifest["plan"]["arena_bytes"] <= 4 * (4 + 4 + 8 + 10 + 4) + 5 * 16
+
+
 def test_overlapping_views_are_not_overwritten_in_place(tmp_path: Path) -> None:
     """Two overlapping slices of one tensor, added: the planner may write ADD's output over
     one input in place only if no other input shares that memory at another offset (it would
