@@ -521,7 +521,7 @@ def test_strided_slice_shrink_that_selects_nothing_is_refused() -> None:
      "output t1 has shape [2, 5]; the inputs and options give [2, 6]"),
     ("zero stride", _one_slice([4, 6], [2, 6], [1, 0], [3, 6], [0, 1]), "stride of axis 0 is 0"),
     ("uint8", _one_slice([4, 6], [2, 6], [1, 0], [3, 6], [1, 1], "uint8"),
-     "t0 is uint8 (TFLM supports int8, int16, int32"),
+     "t0 is uint8 (supported: int8, int16, int32)"),
     ("5-D", _one_slice([1, 1, 1, 4, 6], [1, 1, 1, 2, 6], [0, 0, 0, 1, 0], [1, 1, 1, 3, 6],
                        [1] * 5), "input has 5 dimensions (TFLM supports at most 4)"),
 ], ids=lambda c: c[0])
@@ -573,4 +573,4 @@ def test_uint8_concatenation_is_refused_like_tflm() -> None:
     y = m.tensor("uint8", [4, 3], (0.1, 128))
     m.op("CONCATENATION", [x, x], [y], axis=0)
     model = m.build([x], [y])
-    assert "output is uint8 (TFLM supports int8, int16" in _problems(model)
+    assert "output is uint8 (supported: int8, int16" in _problems(model)

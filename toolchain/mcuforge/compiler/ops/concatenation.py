@@ -25,8 +25,8 @@ from mcuforge.model.ir import Graph, Operator, Tensor
 OPCODES = ("CONCATENATION", "PACK")
 MAX_INPUTS = 10  # TFLM's kMaxInputNum for CONCATENATION
 MAX_DIMS = 6  # RuntimeShape::kMaxSmallSize: TFLM refuses more with static allocation
-CONCAT_DTYPES = ("int8", "int16", "int32", "int64", "float32", "bool")
-PACK_DTYPES = ("int8", "int16", "int32", "int64", "float32")
+CONCAT_DTYPES = ("int8", "int16", "int32", "int64", "float32")  # and bool in TFLM
+PACK_DTYPES = ("int8", "int16", "int32", "int64")  # and float32 in TFLM
 
 
 def _inputs(op: Operator) -> list[int]:
@@ -67,7 +67,7 @@ def _common_problems(op: Operator, graph: Graph, dtypes: tuple[str, ...]) -> lis
         return ["needs inputs and one output"]
     out = graph.tensors[op.outputs[0]]
     if out.dtype not in dtypes:
-        problems.append(f"output is {out.dtype} (TFLM supports {', '.join(dtypes)})")
+        problems.append(f"output is {out.dtype} (supported: {', '.join(dtypes)})")
     if len(out.shape) > MAX_DIMS:
         problems.append(f"output has {len(out.shape)} dimensions (at most {MAX_DIMS})")
     if out.size == 0:

@@ -52,7 +52,7 @@ def io_problems(graph: Graph, op: Operator, dtypes: tuple[str, ...], *, inputs: 
     tensors = [graph.tensors[t] for t in data_in + list(op.outputs)]
     dtype = tensors[0].dtype
     if dtype not in dtypes:
-        return [f"t{tensors[0].index} is {dtype} (TFLM supports {', '.join(dtypes)})"]
+        return [f"t{tensors[0].index} is {dtype} (supported: {', '.join(dtypes)})"]
     problems = [f"t{t.index} is {t.dtype}, t{tensors[0].index} is {dtype}"
                 for t in tensors[1:] if t.dtype != dtype]
     problems += [f"t{t.index} {list(t.shape)} is empty" for t in tensors if t.size == 0]

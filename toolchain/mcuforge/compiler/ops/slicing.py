@@ -31,8 +31,9 @@ from mcuforge.compiler.ops.layout import (
 from mcuforge.model.ir import Graph, Operator
 
 OPCODES = ("STRIDED_SLICE", "SLICE")
-STRIDED_DTYPES = ("int8", "int16", "int32", "float32", "bool")
-SLICE_DTYPES = ("int8", "int16", "int32", "float32", "bool")
+# TFLM also slices float32 and bool; mcuforge graphs carry neither between nodes.
+STRIDED_DTYPES = ("int8", "int16", "int32")
+SLICE_DTYPES = ("int8", "int16", "int32")
 STRIDED_MAX_DIMS = 4  # TFLM's kMaxDim for STRIDED_SLICE
 SLICE_MAX_DIMS = 5
 

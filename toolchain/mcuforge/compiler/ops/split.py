@@ -23,7 +23,7 @@ from mcuforge.compiler.ops.layout import (
 from mcuforge.model.ir import Graph, Operator
 
 OPCODES = ("SPLIT", "SPLIT_V", "UNPACK")
-DTYPES = ("int8", "int16", "int32", "float32")
+DTYPES = ("int8", "int16", "int32")  # and float32 in TFLM
 
 
 def _data_input(op: Operator) -> int:

@@ -23,7 +23,7 @@ from mcuforge.compiler.ops.layout import (
 from mcuforge.model.ir import Graph, Operator
 
 OPCODES = ("TRANSPOSE",)
-DTYPES = ("int8", "int16", "float32")
+DTYPES = ("int8", "int16")  # and float32 in TFLM
 MAX_DIMS = 5
 
 
