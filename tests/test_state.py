@@ -120,3 +120,51 @@ def test_state_is_reported(models: dict[str, bytes]) -> None:
     compiled = compile_graph(parse_model(models["two_states"], "two_states"))
     assert compiled.manifest["state_bytes"] == 32  # two 10-byte variables, 16-byte aligned
     assert [v["bytes"] for v in compiled.manifest["variables"]] == [10, 10]
+
+
+# ---- ESPHome's streaming wake-word models (real, published) ----------------------------------
+
+ZOO = Path(__file__).parent / "zoo"
+MWW = {"mww_okay_nabu": 3472, "mww_vad": 1120}  # state bytes: every variable, 16-byte aligned
+
+
+@pytest.mark.parametrize("name", sorted(MWW))
+def test_esphome_stream_on_host_is_bit_exact(name: str, tmp_path: Path) -> None:
+    bad, manifest = stream_mismatches((ZOO / f"{name}.tflite").read_bytes(), tmp_path,
+                                      steps=600, reset_at=400, families=("dsp", "ref"))
+    assert manifest["state_bytes"] == MWW[name]
+    assert bad == 0, f"{name}: {bad} of 600 steps differ from TFLM"
+
+
+@pytest.mark.parametrize("name", sorted(MWW))
+def test_esphome_state_is_read_and_written_in_place(name: str) -> None:
+    compiled = compile_graph(parse_model((ZOO / f"{name}.tflite").read_bytes(), name))
+    copies = [c.op.opcode for i, c in enumerate(compiled.calls)
+              if c.op.opcode in ("READ_VARIABLE", "ASSIGN_VARIABLE")
+              and i not in compiled.plan.state.elided]
+    assert copies == []
+
+
+def test_inspect_reports_the_state(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mcuforge.cli import cli
+
+    result = CliRunner().invoke(cli, ["inspect", str(ZOO / "mww_okay_nabu.tflite")])
+    assert result.exit_code == 0, result.output
+    assert "state: 3472 bytes kept between invocations" in result.output
+    assert "supported: yes" in result.output
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("name,board", [("mww_okay_nabu", "mps2-an386"),
+                                        ("mww_vad", "mps3-an547")])
+def test_esphome_stream_in_qemu_is_bit_exact_with_resets(name: str, board: str,
+                                                         tmp_path: Path) -> None:
+    from mcuforge.boards import get_board
+    from mcuforge.verify import run_test
+
+    report = run_test(ZOO / f"{name}.tflite", get_board(board), vectors=60, reset_every=25,
+                      build_dir=tmp_path)
+    assert report.stream and report.mismatches == 0, [f.describe() for f in report.failures]
+    assert report.instructions_per_inference and report.first_step_instructions

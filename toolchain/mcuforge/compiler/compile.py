@@ -10,7 +10,7 @@ from typing import Any
 from mcuforge.compiler.emit import EmitOptions, c_identifier, emit_model
 from mcuforge.compiler.ops import LowerContext, check_graph, lower
 from mcuforge.compiler.ops.base import KernelCall
-from mcuforge.compiler.plan import MemoryPlan, plan_memory
+from mcuforge.compiler.plan import MemoryPlan, plan_memory, with_views
 from mcuforge.model.ir import Graph
 
 
@@ -64,6 +64,7 @@ def compile_graph(
     check_graph(graph)
     calls = lower(graph, LowerContext(kernel_families=kernel_families))
     plan = plan_memory(graph, calls, reuse=not debug)
+    calls = with_views(calls, plan)
     options = EmitOptions(
         prefix=c_identifier(name or graph.name),
         arena_symbol=arena_symbol,

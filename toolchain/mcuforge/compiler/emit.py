@@ -21,7 +21,7 @@ import numpy as np
 
 from mcuforge import __version__
 from mcuforge.compiler.ops.base import C_TYPES, ConstArray, KernelCall
-from mcuforge.compiler.plan import MemoryPlan
+from mcuforge.compiler.plan import MemoryPlan, with_views
 from mcuforge.compiler.state import initial_words
 from mcuforge.model.ir import DTYPE_CODES, Graph, Tensor
 
@@ -109,6 +109,7 @@ def emit_model(
     """Generate the model's C source, header and manifest."""
     opts = options or EmitOptions()
     p = opts.prefix
+    calls = with_views(calls, plan)
     const_tensors: dict[int, ConstArray] = {}
 
     def const_for(t: int) -> ConstArray:
@@ -119,18 +120,26 @@ def emit_model(
             const_tensors[t] = ConstArray(_weights_name(tensor), tensor.data)
         return const_tensors[t]
 
-    def pointer(t: int, writable: bool) -> str:
+    def pointer(t: int, writable: bool, untyped: bool = False) -> str:
+        """The C expression of a tensor's address. Untyped pointers (variadic kernels) are
+        exactly ``void *`` for outputs and ``const void *`` for inputs, as the kernel's
+        ``va_arg`` reads them."""
         if t < 0:
             return "NULL"
         tensor = graph.tensors[t]
-        ctype = C_TYPES[tensor.dtype]
+        ctype = "void" if untyped else C_TYPES[tensor.dtype]
         if t in plan.offsets:
-            return f"({ctype} *)({p}_arena + {plan.offsets[t]})"
+            const = "const " if untyped and not writable else ""
+            return f"({const}{ctype} *)({p}_arena + {plan.offsets[t]})"
         if t in plan.state.tensor_offsets:
-            return f"({ctype} *)({p}_state + {plan.state.tensor_offsets[t]})"
+            const = "const " if untyped and not writable else ""
+            return f"({const}{ctype} *)({p}_state + {plan.state.tensor_offsets[t]})"
         if tensor.is_const or t in plan.const_aliases:
             assert not writable, f"kernel writes constant tensor {t}"
-            return const_for(t).name
+            name, offset = const_for(t).name, plan.const_offsets.get(t, 0)
+            if offset:
+                return f"(const {ctype} *)((const uint8_t *){name} + {offset})"
+            return f"(const void *){name}" if untyped else name
         raise AssertionError(f"tensor {t} has no memory")
 
     rendered_calls = []
@@ -145,8 +154,8 @@ def emit_model(
         cargs: list[str] = []
         if call.kernel and not elided:
             extra_consts.extend(call.consts)
-            cargs = [a.const.name if a.const is not None else pointer(a.tensor, a.writable)
-                     for a in call.args]
+            cargs = [a.const.name if a.const is not None
+                     else pointer(a.tensor, a.writable, a.untyped) for a in call.args]
             cargs += [f"(void *)({p}_state + {plan.state.kernel_state[(step, i)]})"
                       for i in range(len(call.state))]
             if call.scratch_bytes:

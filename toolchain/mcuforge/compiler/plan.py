@@ -1,8 +1,9 @@
 """The static memory plan: every activation tensor's arena offset, decided at compile time.
 
 Lifetimes come from the schedule (step = kernel call index). Tensors that may share memory are
-merged into one buffer first: RESHAPE outputs alias their input; an element-wise kernel may write
-its output over an input that dies at that step (in place). Buffers are then placed greedily,
+merged into one buffer first: RESHAPE outputs alias their input, contiguous slices are views into
+theirs (at a byte offset); an element-wise kernel may write its output over an input that dies at
+that step (in place). Buffers are then placed greedily,
 largest first, each at the lowest offset that does not overlap a buffer alive at the same time --
 the same strategy as TFLM's GreedyMemoryPlanner, plus the aliasing TFLM does not do.
 
@@ -13,6 +14,7 @@ placement can beat it without recomputation or splitting tensors.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 
 from mcuforge.compiler.ops.base import KernelCall
@@ -61,6 +63,10 @@ class MemoryPlan:
     const_aliases: dict[int, int] = field(default_factory=dict)
     #: The persistent state region (variables, kernel state), outside the arena.
     state: StatePlan = field(default_factory=StatePlan)
+    #: Byte offset of such a tensor inside its constant (a slice view of weights).
+    const_offsets: dict[int, int] = field(default_factory=dict)
+    #: Steps whose outputs are views of their input instead of the kernel's copies.
+    viewed: frozenset[int] = frozenset()
 
     def verify(self) -> None:
         """Assert no two buffers alive at the same step share bytes. A planner bug would corrupt
@@ -142,22 +148,55 @@ def _lifetimes(graph: Graph, calls: list[KernelCall]) -> dict[int, tuple[int, in
 
 def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) -> MemoryPlan:
     """Assign arena offsets. With ``reuse=False`` every tensor gets its own memory (debug builds
-    that read every intermediate tensor after the run)."""
+    that read every intermediate tensor after the run).
+
+    A call with both a ``kernel`` and ``views`` (a contiguous slice or split) may run its copy
+    kernel or become a view of its input. A view saves the copy and the output's memory but
+    keeps the whole input alive as long as the output: all views are tried, then each is given
+    up if that makes the arena smaller. ``plan.viewed`` holds the steps that became views
+    (:func:`with_views` turns them into code-less calls).
+    """
+    # State comes first: a tensor placed in a variable's memory (an aliased read, a value
+    # written straight into it) is never a view, and never viewed.
+    state = plan_state(graph, calls, _lifetimes(graph, calls))
+    optional = frozenset(
+        i for i, c in enumerate(calls) if c.views and c.kernel
+        and not any(t in state.tensor_offsets for view in c.views for t in view[:2]))
+    if not reuse or not optional:
+        return _plan(graph, calls, state, reuse=reuse, viewed=frozenset())
+    best = _plan(graph, calls, state, reuse=True, viewed=optional)
+    for step in sorted(optional):
+        trial = _plan(graph, calls, state, reuse=True, viewed=best.viewed - {step})
+        if trial.arena_bytes < best.arena_bytes:
+            best = trial
+    return best
+
+
+def with_views(calls: list[KernelCall], plan: MemoryPlan) -> list[KernelCall]:
+    """The calls as the plan runs them: those it made views emit no code."""
+    return [dataclasses.replace(c, kernel="", source="", params={}, args=[], consts=[])
+            if i in plan.viewed else c for i, c in enumerate(calls)]
+
+
+def _plan(graph: Graph, calls: list[KernelCall], state: StatePlan, *, reuse: bool,
+          viewed: frozenset[int]) -> MemoryPlan:
     life = _lifetimes(graph, calls)
-    state = plan_state(graph, calls, life)
     for t in state.tensor_offsets:
         life.pop(t, None)
     const_aliases: dict[int, int] = {}
+    const_offsets: dict[int, int] = {}
     groups = _Groups()
-    for call in calls:
-        if call.alias is None:
-            continue
-        out, src = call.alias
-        if graph.tensors[src].is_const or src in const_aliases:
-            const_aliases[out] = const_aliases.get(src, src)
-            life.pop(out, None)
-        else:
-            groups.union(out, src)
+    for step, call in enumerate(calls):
+        shared = [(*call.alias, 0)] if call.alias is not None else []
+        views = call.views if not call.kernel or step in viewed else []
+        for out, src, offset in shared + views:
+            if graph.tensors[src].is_const or src in const_aliases:
+                const_aliases[out] = const_aliases.get(src, src)
+                if offset or src in const_offsets:
+                    const_offsets[out] = const_offsets.get(src, 0) + offset
+                life.pop(out, None)
+            else:
+                groups.union(out, src, offset)
 
     # The lower bound counts each tensor once, aliases (same bytes) once per group.
     alias_members: dict[int, list[int]] = {}
@@ -194,6 +233,8 @@ def plan_memory(graph: Graph, calls: list[KernelCall], *, reuse: bool = True) ->
         scratch=scratch,
         const_aliases=const_aliases,
         state=state,
+        const_offsets=const_offsets,
+        viewed=viewed,
     )
     plan.verify()
     return plan
@@ -238,9 +279,16 @@ def _can_merge(graph: Graph, life: dict[int, tuple[int, int]], groups: _Groups, 
         return False
     if lag == 0 and graph.tensors[out].nbytes != graph.tensors[src].nbytes:
         return False
-    src_root, out_root = groups.find(src)[0], groups.find(out)[0]
+    (src_root, src_rel), out_root = groups.find(src), groups.find(out)[0]
     if src_root == out_root:
         return False
+    for t in call.op.inputs:
+        # Another input that shares the source's memory elsewhere (an overlapping slice view)
+        # could be overwritten before the kernel reads it.
+        if t >= 0 and t != src and t in life and groups.find(t)[0] == src_root and (
+                groups.find(t)[1] != src_rel
+                or graph.tensors[t].nbytes != graph.tensors[src].nbytes):
+            return False
     src_group = [t for t in life if groups.find(t)[0] == src_root]
     out_group = [t for t in life if groups.find(t)[0] == out_root]
     if max(life[t][1] for t in src_group) != step or any(t in graph.outputs for t in src_group):

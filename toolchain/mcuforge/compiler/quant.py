@@ -40,25 +40,36 @@ def f32(x: float) -> np.float32:
     return np.float32(x)
 
 
+#: Value range of each integer tensor type.
+INT_LIMITS: dict[str, tuple[int, int]] = {
+    "int8": (INT8_MIN, INT8_MAX),
+    "uint8": (0, 255),
+    "int16": (-(1 << 15), (1 << 15) - 1),
+    "int32": (-(1 << 31), (1 << 31) - 1),
+}
+
+
 def activation_range(activation: str, out: Tensor) -> tuple[int, int]:
-    """The clamp bounds of a fused activation, as TFLM's ``CalculateActivationRangeQuantized``.
+    """The clamp bounds of a fused activation, as TFLM's ``CalculateActivationRangeQuantized``
+    (int8 or int16 output: the type's range, narrowed by the activation).
 
     The threshold is quantized in float32 (``roundf(f / scale)``), exactly as the reference does.
     """
     scale, zp = f32(out.scale), out.zero_point
+    lo, hi = INT_LIMITS[out.dtype] if out.dtype in ("int8", "int16") else INT_LIMITS["int8"]
 
     def q(value: float) -> int:
         return zp + round_away(float(f32(value) / scale))
 
     if activation in ("NONE", None):
-        return INT8_MIN, INT8_MAX
+        return lo, hi
     if activation == "RELU":
-        return max(INT8_MIN, q(0.0)), INT8_MAX
+        return max(lo, q(0.0)), hi
     if activation == "RELU6":
-        return max(INT8_MIN, q(0.0)), min(INT8_MAX, q(6.0))
+        return max(lo, q(0.0)), min(hi, q(6.0))
     if activation == "RELU_N1_TO_1":
-        return max(INT8_MIN, q(-1.0)), min(INT8_MAX, q(1.0))
-    raise ValueError(f"fused activation {activation} has no int8 clamp")
+        return max(lo, q(-1.0)), min(hi, q(1.0))
+    raise ValueError(f"fused activation {activation} has no integer clamp")
 
 
 #: Fused activations an int8 kernel can apply as a clamp.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -297,11 +298,13 @@ def _variable_value(
     )
 
 
-def precision_problems(graph: Graph) -> list[str]:
+def precision_problems(graph: Graph, int16_nodes: Collection[int] = ()) -> list[str]:
     """Why the graph is not a full-integer int8 graph, one line per offending tensor.
 
     Float is allowed only at the edges: a float input that is quantized, a float output that is
     dequantized. Anything else is a float, hybrid, float16 or 16x8 model, and each gets a reason.
+    int16 activations are fine where every node that writes or reads them is in ``int16_nodes``
+    (nodes the compiler accepts with their int16 tensors: data movement, SUB, ABS...).
     """
     consumers = graph.consumers()
     producers = graph.producers()
@@ -309,6 +312,12 @@ def precision_problems(graph: Graph) -> list[str]:
     bad: list[str] = []
     for t in graph.tensors:
         users = [ops[i] for i in consumers.get(t.index, [])]
+        touching = [u.index for u in users] + ([producers[t.index]] if t.index in producers else [])
+        if t.dtype == "int16" and not t.is_const and all(n in int16_nodes for n in touching):
+            continue
+        if t.dtype == "int16" and not t.is_const:
+            bad.append(f"tensor {t.index} '{t.name}' carries int16 activations (16x8 quantization)")
+            continue
         if t.dtype not in ("float32", "float16"):
             continue
         producer = ops[producers[t.index]].opcode if t.index in producers else None

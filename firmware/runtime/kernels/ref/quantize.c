@@ -1,4 +1,5 @@
-/* QUANTIZE, float32 -> int8 and int8 -> int8, as TFLM's AffineQuantize and Requantize.
+/* QUANTIZE: float32 -> int8/int16 (TFLM's AffineQuantize) and between integer types (its
+ * Requantize).
  *
  * The float path is one IEEE single-precision division and a rounding, so it gives the same
  * bits on any IEEE-754 target (x86 SSE, Cortex-M4F FPU, soft float): there is no product for a
@@ -8,15 +9,15 @@
 
 #include "quant.h"
 
-/* roundf(q) + zero_point clamped to int8. TFLM converts roundf's result to int32 before adding
- * the zero point; for |q| >= 2^31 (and NaN) that conversion is undefined, so here those values
- * saturate: +big -> 127, -big and NaN -> -128. */
-static inline int8_t quantize_one(float q, int32_t zero_point) {
+/* roundf(q) + zero_point clamped to [lo, hi]. TFLM converts roundf's result to int32 before
+ * adding the zero point; for |q| >= 2^31 (and NaN) that conversion is undefined, so here those
+ * values saturate: +big -> hi, -big and NaN -> lo. */
+static inline int32_t quantize_one(float q, int32_t zero_point, int32_t lo, int32_t hi) {
     if (q >= 2147483648.0f) {
-        return INT8_MAX;
+        return hi;
     }
     if (!(q > -2147483648.0f)) {
-        return INT8_MIN;
+        return lo;
     }
     /* Truncation is exact here, and so is q - t: below 2^24 t is representable, above it q
      * is already an integer. Rounding half away from zero then only looks at that fraction. */
@@ -29,23 +30,46 @@ static inline int8_t quantize_one(float q, int32_t zero_point) {
     }
     /* t + zero_point could overflow int32 near the limits: clamp in 64 bits. */
     const int64_t v = (int64_t)t + zero_point;
-    return (int8_t)(v < INT8_MIN ? INT8_MIN : (v > INT8_MAX ? INT8_MAX : v));
+    return (int32_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
 void mcuforge_quantize_f32_s8(const mcuforge_quantize_params_t *p, const float *input,
                               int8_t *output) {
     const float scale = p->scale;
     for (int32_t i = 0; i < p->size; ++i) {
-        const float q = input[i] / scale;
-        output[i] = quantize_one(q, p->zero_point);
+        output[i] = (int8_t)quantize_one(input[i] / scale, p->zero_point, INT8_MIN, INT8_MAX);
     }
 }
 
-void mcuforge_requantize_s8(const mcuforge_requantize_params_t *p, const int8_t *input,
-                            int8_t *output) {
+void mcuforge_quantize_f32_s16(const mcuforge_quantize_params_t *p, const float *input,
+                               int16_t *output) {
+    const float scale = p->scale;
     for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t x = (int32_t)input[i] - p->input_zero_point;
-        const int32_t y = mf_mbqm(x, p->multiplier, p->shift) + p->output_zero_point;
-        output[i] = (int8_t)mf_clamp(y, INT8_MIN, INT8_MAX);
+        output[i] = (int16_t)quantize_one(input[i] / scale, p->zero_point, INT16_MIN, INT16_MAX);
     }
 }
+
+/* One requantization function per type pair. The subtraction and the addition of the zero points
+ * wrap (two's complement), as the reference's int32 arithmetic does on every target it runs on;
+ * only int32 inputs can get there. */
+#define MF_REQUANTIZE(name, in_t, out_t, lo, hi)                                               \
+    void name(const mcuforge_requantize_params_t *p, const in_t *input, out_t *output) {      \
+        const uint32_t in_zp = (uint32_t)p->input_zero_point;                                  \
+        const uint32_t out_zp = (uint32_t)p->output_zero_point;                                \
+        for (int32_t i = 0; i < p->size; ++i) {                                                \
+            const int32_t x = (int32_t)((uint32_t)(int32_t)input[i] - in_zp);                  \
+            const int32_t y = (int32_t)((uint32_t)mf_mbqm(x, p->multiplier, p->shift) + out_zp); \
+            output[i] = (out_t)mf_clamp(y, (lo), (hi));                                        \
+        }                                                                                      \
+    }
+
+MF_REQUANTIZE(mcuforge_requantize_s8, int8_t, int8_t, INT8_MIN, INT8_MAX)
+MF_REQUANTIZE(mcuforge_requantize_s8_u8, int8_t, uint8_t, 0, UINT8_MAX)
+MF_REQUANTIZE(mcuforge_requantize_s8_s16, int8_t, int16_t, INT16_MIN, INT16_MAX)
+MF_REQUANTIZE(mcuforge_requantize_s8_s32, int8_t, int32_t, INT32_MIN, INT32_MAX)
+MF_REQUANTIZE(mcuforge_requantize_u8_s8, uint8_t, int8_t, INT8_MIN, INT8_MAX)
+MF_REQUANTIZE(mcuforge_requantize_s16_s8, int16_t, int8_t, INT8_MIN, INT8_MAX)
+MF_REQUANTIZE(mcuforge_requantize_s16_s16, int16_t, int16_t, INT16_MIN, INT16_MAX)
+MF_REQUANTIZE(mcuforge_requantize_s16_s32, int16_t, int32_t, INT32_MIN, INT32_MAX)
+MF_REQUANTIZE(mcuforge_requantize_s32_s8, int32_t, int8_t, INT8_MIN, INT8_MAX)
+MF_REQUANTIZE(mcuforge_requantize_s32_s16, int32_t, int16_t, INT16_MIN, INT16_MAX)

@@ -65,6 +65,8 @@ class TensorArg:
     tensor: int
     writable: bool = False
     const: ConstArray | None = None
+    #: Pass as ``void *`` (kernels taking any element type, or a variable number of tensors).
+    untyped: bool = False
 
 
 @dataclass
@@ -72,7 +74,8 @@ class KernelCall:
     """One step of the generated ``mcuforge_invoke``: a kernel call with compile-time params.
 
     ``params`` maps C struct fields to ints, floats or :class:`ConstArray` (emitted as the array's
-    name). A call with ``alias`` set emits no code: its output shares the input's memory.
+    name). A call with ``alias`` or ``views`` and no ``kernel`` emits no code: its outputs share
+    the input's memory.
     """
 
     op: Operator
@@ -86,6 +89,11 @@ class KernelCall:
     consts: list[ConstArray] = field(default_factory=list)
     macs: int = 0
     alias: tuple[int, int] | None = None
+    #: (output, input, byte offset): outputs that are one contiguous block of an input, in
+    #: order (a slice or split along the outermost axis that is not 1). They may share the
+    #: input's memory instead of being copied: the planner decides (``MemoryPlan.viewed``) and
+    #: the calls it makes views emit no code. Without a ``kernel`` they always share it.
+    views: list[tuple[int, int, int]] = field(default_factory=list)
     #: (output, input) pairs whose memory the kernel may share (element-wise, in order).
     inplace: list[tuple[int, int]] = field(default_factory=list)
     #: (output, input, lag): the kernel writes the output in order while reading the input in
@@ -196,6 +204,31 @@ def broadcast_problem(
     return None
 
 
+def broadcast_shape(shape1: tuple[int, ...], shape2: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape two broadcastable shapes give (numpy's rule; see :func:`broadcast_problem`)."""
+    rank = max(len(shape1), len(shape2))
+    a = [1] * (rank - len(shape1)) + list(shape1)
+    b = [1] * (rank - len(shape2)) + list(shape2)
+    return tuple(x if y == 1 else y for x, y in zip(a, b, strict=True))
+
+
+def binary_shape_problems(graph: Graph, op: Operator, ndim: int = 6) -> list[str]:
+    """Two inputs that broadcast, and an output of exactly the broadcast shape (the kernel's
+    loops walk the output's extents, so any other output shape would read out of bounds)."""
+    if len(op.inputs) < 2 or min(op.inputs[:2]) < 0 or len(op.outputs) != 1:
+        return ["needs two inputs and one output"]
+    a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if (p := broadcast_problem(a.shape, b.shape, ndim)) is not None:
+        return [p]
+    if 0 in (a.size, b.size):
+        return [f"input {list(a.shape)} or {list(b.shape)} is empty"]
+    want = broadcast_shape(a.shape, b.shape)
+    if tuple(out.shape) != want:
+        return [f"output t{out.index} has shape {list(out.shape)}; inputs {list(a.shape)} and "
+                f"{list(b.shape)} give {list(want)}"]
+    return []
+
+
 def binary_int8_problems(op: Operator, graph: Graph) -> list[str]:
     """What an int8 element-wise op with two inputs (ADD, MUL) needs: int8 tensors with sane
     per-tensor scales, a clamp activation, broadcastable shapes."""
@@ -204,8 +237,7 @@ def binary_int8_problems(op: Operator, graph: Graph) -> list[str]:
     if problems:
         return problems
     a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    if (p := broadcast_problem(a.shape, b.shape)) is not None:
-        problems.append(p)
+    problems += binary_shape_problems(graph, op)
     if any(t.quant is not None and t.quant.per_channel for t in (a, b)):
         problems.append("per-channel quantized inputs")
     if not all(math.isfinite(t.scale) and t.scale > 0 for t in (a, b, out)):

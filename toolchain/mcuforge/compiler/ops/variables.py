@@ -51,7 +51,8 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         return KernelCall(op=op)
     var = graph.variable_of(op.inputs[0])
     assert var is not None
-    params = {"bytes": var.nbytes}
+    # The strided copy kernel with one contiguous run: a plain byte copy.
+    params = {"offset": 0, "run_bytes": var.nbytes, "count": [1] * 5, "step": [0] * 5}
     common = {"kernel": "mcuforge_copy", "source": "copy",
               "params_type": "mcuforge_copy_params_t", "params": params}
     if op.opcode == "READ_VARIABLE":
