@@ -4,6 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm \
+	qemu-system-misc \
 	gdb-multiarch gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf espeak-ng sox
 STAMP := $(VENV)/.setup-done
 
