@@ -34,7 +34,7 @@ from mcuforge import resources
 from mcuforge.boards import all_boards, get_board
 from mcuforge.build import build_firmware
 from mcuforge.cli import cli
-from mcuforge.errors import TargetError, ToolchainMissing
+from mcuforge.errors import DeviceError, TargetError, ToolchainMissing
 from mcuforge.renode_suite import write_robot_suite
 from mcuforge.selftest import SELFTEST_LDFLAGS, build_selftest, expected_results, vectors_source
 from mcuforge.target import open_target
@@ -613,6 +613,25 @@ def test_real_renode_counts_the_instructions_qemu_counts(zoo: Path, tmp_path: Pa
     # would be off by its ratio (419,430,400 / 64,000,000 = 6.6x on the stock nRF52840).
     for renode_count, qemu_count in zip(counts["nrf52840-dk"], counts["mps2-an386"], strict=True):
         assert abs(renode_count - qemu_count) <= 8, counts
+
+
+@renode_only
+@pytest.mark.renode
+def test_real_renode_executes_no_helium_on_the_cortex_m85(zoo: Path, tmp_path: Path) -> None:
+    """Why ek-ra8m1 builds without Helium (boards/_cpus.toml [cortex-m85]): the M55's Helium
+    kernels, built for the EK-RA8M1's memory map, hit an undefined instruction in Renode 1.16.
+    If a later Renode runs them, this fails: then give the board Helium kernels."""
+    import dataclasses
+
+    board = get_board("ek-ra8m1")
+    helium = dataclasses.replace(board, cpu=get_board("mps3-an547").cpu)
+    build = build_firmware(zoo / "hello_world_int8.tflite", helium, tmp_path)
+    vector = random_vectors(build.manifest["inputs"], 1, seed=1)[0]
+    with (
+        pytest.raises(DeviceError, match=r"UsageFault .*cfsr=00010000"),  # UNDEFINSTR
+        open_target(helium, build.elf, "renode", watchdog_s=120) as device,
+    ):
+        device.run(vector, build.manifest["outputs"])
 
 
 @pytest.mark.skipif(shutil.which("renode-test") is None, reason="renode-test not on PATH")
