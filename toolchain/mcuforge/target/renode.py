@@ -229,17 +229,46 @@ def machine_commands(spec: RenodeSpec, elf: str, platform_file: str) -> list[str
 
 
 def monitor_script(
-    spec: RenodeSpec, elf: Path, terminal_port: int, platform_file: str
+    spec: RenodeSpec,
+    elf: Path | None,
+    terminal_port: int,
+    platform_file: str,
+    *,
+    gdb_port: int | None = None,
 ) -> list[str]:
-    """The full command sequence :class:`RenodeTarget` sends, in order, up to ``start``."""
-    cmds = machine_commands(spec, str(Path(elf).resolve()), platform_file)
-    cmds.insert(3, f"{spec.cpu} PerformanceInMips {spec.performance_mips}")
+    """The full command sequence :class:`RenodeTarget` sends, in order, up to ``start``.
+
+    With ``gdb_port`` the ELF is not loaded (``elf`` None): Renode's GDB server listens instead,
+    and a GDB that connects starts the emulation with the core halted until GDB lets it go."""
+    cmds = machine_commands(spec, str(Path(elf).resolve()) if elf else "@", platform_file)
+    if elf is None:
+        cmds = [c for c in cmds if not c.startswith("sysbus LoadELF")]
+    cmds.insert(3 if elf else 2, f"{spec.cpu} PerformanceInMips {spec.performance_mips}")
+    if gdb_port is not None:
+        cmds.append(f"machine StartGdbServer {gdb_port}")
     cmds += [
         # `false`: a raw socket; without it Renode speaks telnet (negotiation bytes, doubled 0xFF)
         f'emulation CreateServerSocketTerminal {terminal_port} "term" false',
         f"connector Connect {spec.uart} term",
     ]
     return cmds
+
+
+def gdb_reset_commands(spec: RenodeSpec) -> list[str]:
+    """What GDB sends after ``load`` into Renode to start the firmware as a reset would.
+
+    Renode's core started without an image (the GDB server starts the emulation when GDB
+    connects) found no vector table and halted itself; its VTOR still points at 0. Point VTOR at
+    the image's vector table (first in flash, see the linker script), take SP and PC from it,
+    and let the core run. (``monitor reset init`` would reset the machine and leave it paused.)
+    """
+    origin = spec.board.flash.origin
+    return [
+        f"monitor {spec.cpu} VectorTableOffset {origin:#010x}",
+        f"set $sp = *(unsigned int *){origin:#010x}",
+        f"set $pc = *(unsigned int *){origin + 4:#010x}",
+        f"monitor {spec.cpu} IsHalted false",
+    ]
 
 
 def free_port() -> int:
@@ -344,8 +373,12 @@ class RenodeTarget(EmulatorProcess):
         start_timeout: float = 60.0,
         link_timeout: float = 5.0,
         banner_timeout: float = 20.0,
+        gdb_port: int | None = None,
     ):
         super().__init__(watchdog_s=watchdog_s)
+        #: With a GDB port: Renode's GDB server on it, no ELF loaded and nothing started; the
+        #: firmware arrives through GDB (``mcuforge flash --emulator renode``).
+        self.gdb_port = gdb_port
         self.board = board
         self.spec = RenodeSpec.of(board)
         self.elf = Path(elf)
@@ -392,7 +425,7 @@ class RenodeTarget(EmulatorProcess):
         binary = shutil.which(RENODE_BINARY)
         if binary is None:
             raise ToolchainMissing(RENODE_INSTALL)
-        if not self.elf.is_file():
+        if not self.elf.is_file() and self.gdb_port is None:
             raise TargetError(f"no firmware image at {self.elf}")
         tmp = self.workdir("mcuforge-renode-")
         self._pid_file = tmp / "renode.pid"
@@ -414,12 +447,17 @@ class RenodeTarget(EmulatorProcess):
             self.monitor.connect(deadline, self.alive)
             platform_file = str(tmp / "platform.repl")
             Path(platform_file).write_text(self.spec.platform_repl())
-            elf = self.elf.resolve()
-            if any(c.isspace() for c in str(elf)):
-                elf = Path(shutil.copy(elf, tmp / "firmware.elf"))
+            elf: Path | None = None
+            if self.gdb_port is None:
+                elf = self.elf.resolve()
+                if any(c.isspace() for c in str(elf)):
+                    elf = Path(shutil.copy(elf, tmp / "firmware.elf"))
             term_port = free_port()
             self.commands = []
-            for command in monitor_script(self.spec, elf, term_port, platform_file):
+            script = monitor_script(
+                self.spec, elf, term_port, platform_file, gdb_port=self.gdb_port
+            )
+            for command in script:
                 self.monitor.execute(command)
                 self.commands.append(command)
                 if command.startswith("machine LoadPlatformDescription"):
@@ -429,9 +467,10 @@ class RenodeTarget(EmulatorProcess):
                 timeout=self.link_timeout,
                 name=f"{self.board.name} (Renode)",
             )
-            self.monitor.execute("start")
-            self.commands.append("start")
-            self.link.wait_ready(timeout=self.banner_timeout)
+            if self.gdb_port is None:
+                self.monitor.execute("start")
+                self.commands.append("start")
+                self.link.wait_ready(timeout=self.banner_timeout)
         except McuforgeError as exc:
             detail = self.output()
             self.close()
