@@ -8,7 +8,7 @@ APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi
 	gdb-multiarch gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf espeak-ng sox
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast test-renode lint bench clean
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -33,6 +33,11 @@ test: setup
 # The fast set: no emulator boots.
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not qemu and not slow" tests
+
+# Where Renode is installed (renode and renode-test on PATH): every Renode board of the catalog,
+# protocol test, Robot suite and GDB flashing. Without Renode these tests skip (make test too).
+test-renode: setup
+	$(BIN)/python -m pytest -q -m renode tests
 
 lint: setup
 	$(BIN)/ruff check toolchain tests $(wildcard models)

@@ -28,6 +28,11 @@ EXPECTED = {
     "esp32c3-devkitm-1",
     "esp32dev",
     "esp32-s3-devkitc-1",
+    "arduino-nano-33-ble-sense",
+    "nucleo-h753zi",
+    "nucleo-l552ze-q",
+    "ek-ra8m1",
+    "qemu-riscv32-virt",
 }
 
 
