@@ -47,6 +47,7 @@ from mcuforge.target.renode import (
     strip_telnet,
 )
 from mcuforge.vectors import random_vectors
+from mcuforge.verify import run_test
 
 RENODE = shutil.which("renode")
 renode_only = pytest.mark.skipif(
@@ -583,15 +584,22 @@ def test_renode_errors_and_watchdog_with_fake_monitor(fake_renode, monkeypatch) 
 @renode_only
 @pytest.mark.renode
 @pytest.mark.parametrize("name", RENODE_BOARDS)
-def test_real_renode_runs_the_protocol_bit_exact(name: str, zoo: Path) -> None:
+# kws: convolutions, depthwise, pooling, fully connected and softmax (it caught Renode's
+# Cortex-M85 computing Armv8.1-M code wrongly, which hello_world did not)
+@pytest.mark.parametrize("model,vectors", [("hello_world_int8", 5), ("mlperf_kws_ref_model", 4)],
+                         ids=["hw", "kws"])
+def test_real_renode_runs_the_protocol_bit_exact(
+    name: str, model: str, vectors: int, zoo: Path
+) -> None:
     result = CliRunner().invoke(
         cli,
-        ["test", str(zoo / "hello_world_int8.tflite"), "-b", name, "-n", "5",
+        ["test", str(zoo / f"{model}.tflite"), "-b", name, "-n", str(vectors),
          "--emulator", "renode", "--json", "-q"],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["board"] == name and report["vectors"] == 5 and report["mismatches"] == 0
+    assert report["board"] == name and report["vectors"] == vectors
+    assert report["mismatches"] == 0
     assert report["instructions_per_inference"] > 100
 
 
@@ -632,6 +640,24 @@ def test_real_renode_executes_no_helium_on_the_cortex_m85(zoo: Path, tmp_path: P
         open_target(helium, build.elf, "renode", watchdog_s=120) as device,
     ):
         device.run(vector, build.manifest["outputs"])
+
+
+@renode_only
+@pytest.mark.renode
+def test_real_renode_computes_armv8_1m_code_wrongly_on_the_cortex_m85(
+    zoo: Path, tmp_path: Path
+) -> None:
+    """Why ek-ra8m1 builds Armv8-M code (boards/_cpus.toml [cortex-m85]): GCC's Armv8.1-M code
+    for kws, bit-exact on QEMU's Cortex-M55, gives wrong outputs in Renode 1.16's Cortex-M85.
+    If a later Renode gets it right, this fails: then build the board as Armv8.1-M."""
+    import dataclasses
+
+    board = get_board("ek-ra8m1")
+    flags = ("-mcpu=cortex-m55+nomve", "-mthumb", "-mfloat-abi=hard")
+    v81 = dataclasses.replace(board, cpu=dataclasses.replace(board.cpu, cflags=flags))
+    model = zoo / "mlperf_kws_ref_model.tflite"
+    report = run_test(model, v81, vectors=5, build_dir=tmp_path, emulator="renode")
+    assert report.mismatches > 0
 
 
 @pytest.mark.skipif(shutil.which("renode-test") is None, reason="renode-test not on PATH")
