@@ -4,13 +4,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm \
+	qemu-system-misc \
 	gdb-multiarch gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf espeak-ng sox
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup demo test test-fast lint bench fuzz clean
+.PHONY: setup demo test test-fast test-renode lint bench fuzz clean
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "== installing Debian packages:$$missing"; \
@@ -27,11 +28,16 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check toolchain tests $(wildcard models)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 tests
 
 # The fast set: no emulator boots.
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not qemu and not slow" tests
+
+# Where Renode is installed (renode and renode-test on PATH): every Renode board of the catalog,
+# protocol test, Robot suite and GDB flashing. Without Renode these tests skip (make test too).
+test-renode: setup
+	$(BIN)/python -m pytest -q -m renode tests
 
 lint: setup
 	$(BIN)/ruff check toolchain tests $(wildcard models)

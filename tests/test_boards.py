@@ -28,6 +28,11 @@ EXPECTED = {
     "esp32c3-devkitm-1",
     "esp32dev",
     "esp32-s3-devkitc-1",
+    "arduino-nano-33-ble-sense",
+    "nucleo-h753zi",
+    "nucleo-l552ze-q",
+    "ek-ra8m1",
+    "qemu-riscv32-virt",
 }
 
 
@@ -40,6 +45,20 @@ def test_every_board_file_validates() -> None:
         assert 0 <= board.console.irq < board.irq_count
         # Only emulated boards may do without USB IDs for port detection.
         assert board.usb_ids or board.emulated
+
+
+def test_every_emulated_board_says_it_was_verified_there() -> None:
+    """The test suite runs every board on every emulator its file names (tests/test_qemu*.py
+    for QEMU boards, tests/test_renode.py -m renode for Renode boards, parametrized from this
+    catalog), so each emulator a board lists is one it claims as verified, and the CLI says so."""
+    result = CliRunner().invoke(cli, ["boards", "--json"])
+    listed = {b["name"]: b for b in json.loads(result.stdout)}
+    for name, board in all_boards().items():
+        assert set(board.emulators) <= set(board.verified), name
+        assert listed[name]["verified"] == list(board.verified)
+    table = CliRunner().invoke(cli, ["boards"]).stdout.splitlines()
+    assert table[0].split()[:7] == ["board", "cpu", "flash", "RAM", "emulators", "verified",
+                                    "description"]
 
 
 def test_boards_json_lists_flash_and_ram() -> None:
@@ -128,6 +147,19 @@ GOOD = (resources.boards_dir() / "nucleo-f446re.toml").read_text()
         (
             lambda s: s + '\n[emulators.renode]\nuart = "sysbus.usart2"\n',
             "[emulators] [renode]: missing required key 'platform'",
+        ),
+        (
+            lambda s: s.replace("irq_count = 97", 'irq_count = 97\nverified = ["renode"]'),
+            "verified on 'renode' but [emulators.renode] is missing",
+        ),
+        (
+            lambda s: s.replace("irq_count = 97", 'irq_count = 97\nverified = ["simulator"]'),
+            "verified entry 'simulator' unknown",
+        ),
+        (
+            lambda s: s
+            + '\n[emulators.renode]\nplatform = "p.repl"\nuart = "u"\nsystick = "x"\n',
+            "[emulators] [renode]: unknown key 'systick'",
         ),
         (lambda s: s.replace("irq = 38", "irq = 97"), "console irq 97 outside 0..96"),
         (

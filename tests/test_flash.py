@@ -5,6 +5,7 @@ commands built from board data, and the errors when nothing is plugged in."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 
 from conftest import need_tools
 from mcuforge import flash as flashing
-from mcuforge.boards import get_board
+from mcuforge.boards import all_boards, get_board
 from mcuforge.build import build_firmware
 from mcuforge.cli import cli
 from mcuforge.errors import TargetError, ToolchainMissing
@@ -293,3 +294,56 @@ def test_xtensa_board_cannot_be_flashed_by_mcuforge(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["flash", str(build)])
     assert result.exit_code == 2
     assert "mcuforge export platformio" in result.output and "pio run -t upload" in result.output
+
+
+# ---- Renode's GDB server (users who have Renode) ---------------------------------------------
+RENODE_BOARDS = sorted(n for n, b in all_boards().items() if "renode" in b.emulators)
+renode_only = pytest.mark.skipif(
+    shutil.which("renode") is None,
+    reason="Renode not installed (not on PyPI, Debian or npm; get it from https://renode.io)",
+)
+
+
+@renode_only
+@pytest.mark.renode
+@pytest.mark.parametrize("name", RENODE_BOARDS)
+def test_flash_into_renode_through_its_gdb_server_then_vectors_are_bit_exact(
+    name: str, zoo: Path, tmp_path: Path
+) -> None:
+    need_tools("gdb-multiarch")
+    board = get_board(name)
+    build = build_firmware(zoo / "hello_world_int8.tflite", board, tmp_path)
+    reference = Reference(zoo / "hello_world_int8.tflite")
+    steps: list[str] = []
+    # Renode starts with no image: the only way the firmware gets in is GDB's `load`.
+    with flashing.flash_renode(board, build.elf, progress=steps.append) as device:
+        assert device.info().model == "hello_world_int8"
+        for i, vec in enumerate(random_vectors(build.manifest["inputs"], 5, seed=9)):
+            got, instructions = device.run(vec, build.manifest["outputs"])
+            assert compare(i, got, reference.run(vec.arrays)) is None
+            assert instructions > 0
+    assert any("loaded and verified .text" in s for s in steps)
+
+
+@renode_only
+@pytest.mark.renode
+def test_cli_flash_emulator_renode_reports_the_running_model(zoo: Path, tmp_path: Path) -> None:
+    need_tools("gdb-multiarch")
+    build = build_firmware(zoo / "hello_world_int8.tflite", get_board("nrf52840-dk"), tmp_path)
+    result = CliRunner().invoke(
+        cli, ["flash", str(build.directory), "--emulator", "renode", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["board"] == "nrf52840-dk" and report["method"] == "gdb"
+    assert report["target"].startswith("Renode ") and report["verified"]
+    assert report["model"] == "hello_world_int8"
+
+
+def test_flash_emulator_refuses_a_board_it_cannot_run(an386_build) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(
+        cli, ["flash", str(an386_build.directory), "--emulator", "renode"]
+    )
+    assert result.exit_code == 2
+    assert "mps2-an386 cannot run in renode (emulators: qemu)" in result.output
+    assert "Traceback" not in result.output

@@ -15,6 +15,7 @@ Renode cannot be installed on the machines this suite normally runs on, so:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -29,10 +30,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mcuforge import resources
 from mcuforge.boards import all_boards, get_board
 from mcuforge.build import build_firmware
 from mcuforge.cli import cli
-from mcuforge.errors import TargetError, ToolchainMissing
+from mcuforge.errors import DeviceError, TargetError, ToolchainMissing
 from mcuforge.renode_suite import write_robot_suite
 from mcuforge.selftest import SELFTEST_LDFLAGS, build_selftest, expected_results, vectors_source
 from mcuforge.target import open_target
@@ -40,9 +42,12 @@ from mcuforge.target.qemu import QemuTarget
 from mcuforge.target.renode import (
     RenodeSpec,
     RenodeTarget,
+    machine_commands,
     monitor_script,
     strip_telnet,
 )
+from mcuforge.vectors import random_vectors
+from mcuforge.verify import run_test
 
 RENODE = shutil.which("renode")
 renode_only = pytest.mark.skipif(
@@ -63,6 +68,7 @@ MONITOR_SYNTAX = [
     re.compile(r"^machine LoadPlatformDescription @(platforms/\S+\.repl|/\S+\.repl|\$\{\w+\})$"),
     re.compile(r"^sysbus LoadELF @(/\S+|\$\{\w+\})$|^sysbus LoadELF \$\{\w+\}$"),
     re.compile(r"^sysbus\.cpu PerformanceInMips [1-9]\d*$"),
+    re.compile(r"^[a-z][A-Za-z0-9_.]* Frequency$"),  # a property read: NVIC.Frequency (SysTick)
     re.compile(r'^emulation SetGlobalQuantum "\d+(\.\d+)?"$'),
     re.compile(r"^emulation SetGlobalAdvanceImmediately (true|false)$"),
     re.compile(r'^emulation CreateServerSocketTerminal \d{1,5} "[A-Za-z0-9_]+" false$'),
@@ -106,7 +112,7 @@ def documented(command: str) -> bool:
 def test_monitor_script_follows_renode_documented_syntax(name: str, tmp_path: Path) -> None:
     spec = RenodeSpec.of(get_board(name))
     elf = tmp_path / "fw.elf"
-    cmds = monitor_script(spec, elf, 40123, performance_mips=72) + ["start"]
+    cmds = monitor_script(spec, elf, 40123, str(tmp_path / "platform.repl")) + ["start"]
     for c in cmds:
         assert documented(c), f"not Renode's documented syntax: {c!r}"
     order = [c.split()[0] + " " + c.split()[1] if " " in c else c for c in cmds]
@@ -123,18 +129,36 @@ def test_monitor_script_follows_renode_documented_syntax(name: str, tmp_path: Pa
     assert not any("@@" in c for c in cmds)  # board files may already write "@platforms/..."
 
 
-def test_repl_overrides_are_loaded_in_the_same_description(tmp_path: Path) -> None:
-    board = get_board("nrf52840-dk")
-    table = dict(board.emulators["renode"], repl_overrides="uart0:\n    easyDMA: false\n")
-    spec = RenodeSpec.of(_with_renode(board, table))
+@pytest.mark.parametrize("name", RENODE_BOARDS)
+def test_platform_puts_systick_on_the_board_clock(name: str, tmp_path: Path) -> None:
+    board = get_board(name)
+    spec = RenodeSpec.of(board)
     repl = spec.platform_repl()
-    assert repl is not None
-    # platform-description format: `using` first, then an *updating* entry (no type name)
-    assert re.search(r'^using "platforms/cpus/nrf52840\.repl"$', repl, re.M)
-    assert "\nuart0:\n    easyDMA: false\n" in repl
+    # platform-description format: `using` first, then *updating* entries (no type name)
+    assert re.search(rf'^using "{re.escape(spec.platform_path())}"$', repl, re.M)
+    assert f"\n{spec.nvic}:\n    systickFrequency: {board.clock_hz}\n" in repl + "\n"
+    for snippet, _ in spec.override_snippets():
+        assert f"// renode/overrides/{snippet}" in repl
+    assert spec.performance_mips * 1_000_000 == board.clock_hz  # one tick = one instruction
     cmds = monitor_script(spec, tmp_path / "fw.elf", 40000, str(tmp_path / "platform.repl"))
     assert cmds[1] == f"machine LoadPlatformDescription @{tmp_path / 'platform.repl'}"
-    assert all(documented(c) for c in cmds)
+    assert f"sysbus.cpu PerformanceInMips {spec.performance_mips}" in cmds
+
+
+def test_override_snippets_are_applied_in_order_and_missing_ones_named(tmp_path: Path) -> None:
+    board = get_board("nrf52840-dk")
+    snippets = sorted(p.name for p in (resources.renode_dir() / "overrides").glob("*.repl"))
+    assert snippets, "renode/overrides/ holds the snippets board files name"
+    table = dict(board.emulators["renode"], overrides=snippets)
+    repl = RenodeSpec.of(_with_renode(board, table)).platform_repl()
+    at = [repl.index(f"// renode/overrides/{n}") for n in snippets]
+    assert at == sorted(at) and repl.index("systickFrequency") < at[0]
+    for name in snippets:
+        body = (resources.renode_dir() / "overrides" / name).read_text().strip()
+        assert body in repl
+    missing = dict(board.emulators["renode"], overrides=["no-such.repl"])
+    with pytest.raises(TargetError, match=r"no override snippet renode/overrides/no-such\.repl"):
+        RenodeSpec.of(_with_renode(board, missing)).platform_repl()
 
 
 def test_boards_without_renode_are_refused_clearly() -> None:
@@ -170,10 +194,13 @@ def suite(zoo: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[
     )
 
 
-def _keyword_calls(path: Path) -> tuple[list[tuple[str, list[str]]], set[str], list[str]]:
-    """(keyword calls with arguments, keywords the suite defines, test names) via Robot's parser.
-    Arguments have the suite's own variables (and ${CURDIR}) substituted, as Robot would."""
-    from robot.api import get_model
+def _keyword_calls(
+    path: Path, *resources_: Path
+) -> tuple[list[tuple[str, list[str]]], set[str], list[str]]:
+    """(keyword calls with arguments, keywords the suite and its resources define, test names)
+    via Robot's parser. Arguments have the suite's own variables (and ${CURDIR}) substituted,
+    as Robot would."""
+    from robot.api import get_model, get_resource_model
     from robot.api.parsing import Keyword, KeywordCall, ModelVisitor, TestCase, Variable
 
     calls: list[tuple[str, list[str]]] = []
@@ -206,14 +233,18 @@ def _keyword_calls(path: Path) -> tuple[list[tuple[str, list[str]]], set[str], l
         def visit_Error(self, node) -> None:  # type: ignore[no-untyped-def]  # noqa: N802
             errors.append(str(node.errors))
 
-    model = get_model(str(path))
-    Visitor().visit(model)
+    for each in (path, *resources_):
+        parse = get_resource_model if each.suffix == ".resource" else get_model
+        model = parse(str(each))
+        Visitor().visit(model)
     assert not errors, errors
     return calls, defined, tests
 
 
 def test_robot_suite_uses_only_renode_keywords_and_documented_commands(suite) -> None:  # type: ignore[no-untyped-def]
-    calls, defined, tests = _keyword_calls(suite.suite)
+    resource = suite.directory / "mcuforge.resource"
+    assert resource.read_text() == (resources.renode_dir() / "mcuforge.resource").read_text()
+    calls, defined, tests = _keyword_calls(suite.suite, resource)
     assert tests == [f"Vector {i} Matches TFLM" for i in range(4)] + ["All 4 Vectors Match TFLM"]
     for keyword, args in calls:
         assert keyword in RENODE_KEYWORDS | defined, f"not a Renode keyword: {keyword}"
@@ -224,11 +255,18 @@ def test_robot_suite_uses_only_renode_keywords_and_documented_commands(suite) ->
     waits = [args[0] for k, args in calls if k == "Wait For Line On Uart"]
     assert waits == [f"PASS vector {i} of 4" for i in range(4)] + ["MCUFORGE DONE pass=4 fail=0"]
     text = suite.suite.read_text()
-    assert "*** Settings ***" not in text  # renode-test supplies setup and teardown
-    assert "${ELF}             @${CURDIR}/firmware.elf" in text
-    assert "${UART}            sysbus.usart2" in text
-    assert suite.command == f"renode-test {suite.suite} --variable ELF:@{suite.elf}"
+    # renode-test supplies setup and teardown: the only setting is the keyword resource
+    settings = text.split("*** Settings ***", 1)[1].split("***", 1)[0].split()
+    assert settings == ["Resource", "${CURDIR}/mcuforge.resource"]
+    assert re.search(r"^\$\{ELF\} +@\$\{CURDIR\}/firmware\.elf$", text, re.M)
+    assert re.search(r"^\$\{PLATFORM\} +@\$\{CURDIR\}/platform\.repl$", text, re.M)
+    assert re.search(r"^\$\{UART\} +sysbus\.usart2$", text, re.M)
+    assert suite.command.startswith(f"renode-test {suite.suite} --variable ELF:@{suite.elf}")
     assert suite.elf.is_file()
+    # The resource boots with the very commands RenodeTarget sends (one place per fact).
+    spec = RenodeSpec.of(get_board("stm32f4-discovery"))
+    booted = [args[0] for k, args in calls if k == "Execute Command"]
+    assert booted == machine_commands(spec, f"@{suite.elf}", str(suite.platform_file))
 
 
 def test_cli_test_robot_writes_the_suite_and_does_not_run(zoo: Path, tmp_path: Path) -> None:
@@ -303,7 +341,7 @@ FAKE_RENODE = '''\
 """FAKE `renode` for mcuforge's tests. This is NOT Renode: it speaks the monitor framing measured
 on Renode (telnet preamble, command echo, "(machine) " prompt, prose errors) and plays a tiny
 mcuforge firmware on the socket terminal, so that RenodeTarget's process handling is tested."""
-import os, socket, struct, sys, threading, time
+import os, re, socket, struct, sys, threading, time
 sys.path.insert(0, {toolchain!r})
 from mcuforge import protocol
 
@@ -384,6 +422,7 @@ def send(data):
 send(b"\\xff\\xfd\\x00\\xff\\xfb\\x01\\xff\\xfb\\x03\\xff\\xfc\\x22"
      b"Renode, version 1.16.0 (FAKE)\\n\\r\\n\\r(monitor) ")
 rf = conn.makefile("rb")
+platform = None
 for line in rf:
     cmd = line.decode().strip()
     log.write(f"cmd {{cmd}}\\n")
@@ -395,6 +434,14 @@ for line in rf:
         os._exit(0)
     elif cmd.startswith("mach create"):
         machine = cmd.split('"')[1]
+    elif cmd.startswith("machine LoadPlatformDescription"):
+        platform = cmd.split("@", 1)[1]
+    elif cmd == "nvic Frequency":
+        # Like Renode's NVIC: the loaded description's systickFrequency, else its default
+        # 50 x 0x800000 (or that default anyway: a platform that ignored the override)
+        found = re.findall(r"systickFrequency: *(\\d+)", open(platform).read())
+        freq = 50 * 0x800000 if mode == "stock-systick" or not found else int(found[-1])
+        body = "0x%016X" % freq
     elif cmd.startswith("sysbus LoadELF") and mode == "fail-load":
         body = "There was an error executing command '" + cmd + "'\\nCould not find file"
     elif cmd.startswith("emulation CreateServerSocketTerminal"):
@@ -416,16 +463,9 @@ while True:
 
 @pytest.fixture
 def fake_renode(tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
-    """A fake `renode` first on PATH, with a fake Renode home holding the platform repls."""
+    """A fake `renode` first on PATH."""
     bin_dir = tmp_path / "fakebin"
-    (bin_dir / "platforms" / "boards").mkdir(parents=True)
-    (bin_dir / "platforms" / "cpus").mkdir()
-    (bin_dir / "platforms" / "boards" / "stm32f4_discovery.repl").write_text(
-        'using "platforms/cpus/stm32f4.repl"\n'
-    )
-    (bin_dir / "platforms" / "cpus" / "stm32f4.repl").write_text(
-        "nvic: IRQControllers.NVIC @ sysbus 0xE000E000\n    systickFrequency: 72000000\n"
-    )
+    bin_dir.mkdir()
     script = bin_dir / "renode"
     toolchain = str(Path(__file__).resolve().parents[1] / "toolchain")
     script.write_text(FAKE_RENODE.format(python=sys.executable, toolchain=toolchain))
@@ -472,8 +512,9 @@ def test_renode_target_lifecycle_with_fake_monitor(fake_renode) -> None:  # type
         device = target.start()
         assert device.ping(b"through the fake") == b"through the fake"
         assert device.info().model == "fake_model"
-        # SysTick 72 MHz (read from the repl's using chain) -> PerformanceInMips 72: 1 tick = 1
-        assert target.systick_hz == 72_000_000 and target.performance_mips == 72
+        # The board's 16 MHz written into the platform, read back from the NVIC ->
+        # PerformanceInMips 16: 1 tick = 1 instruction
+        assert target.systick_hz == 16_000_000 and target.performance_mips == 16
         assert device.invoke().instructions == 7200
         mon_port = target.monitor.port if target.monitor else 0
     finally:
@@ -481,12 +522,28 @@ def test_renode_target_lifecycle_with_fake_monitor(fake_renode) -> None:  # type
     sent = [line[4:] for line in log.read_text().splitlines() if line.startswith("cmd ")]
     assert sent == [*target.commands, "quit"]
     assert sent[0] == 'mach create "dut"'
-    assert "machine LoadPlatformDescription @platforms/boards/stm32f4_discovery.repl" in sent
-    assert "sysbus.cpu PerformanceInMips 72" in sent and sent[-2] == "start"
+    load = next(c for c in sent if c.startswith("machine LoadPlatformDescription @/"))
+    assert sent[sent.index(load) + 1] == "nvic Frequency"  # asked right after loading
+    assert "sysbus.cpu PerformanceInMips 16" in sent and sent[-2] == "start"
     assert all(documented(c) for c in sent[:-1])
     assert _gone(_pids(log)), "the fake renode survived close()"
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", mon_port), timeout=0.5).close()
+
+
+def test_renode_target_refuses_a_systick_it_did_not_set_with_fake_monitor(
+    fake_renode, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    """A platform whose NVIC ignored the override (Renode's 419,430,400 Hz default) must stop
+    the run: instruction counts would be wrong by that ratio."""
+    elf, log = fake_renode
+    monkeypatch.setenv("FAKE_RENODE_MODE", "stock-systick")
+    target = RenodeTarget(get_board("nrf52840-dk"), elf, watchdog_s=60)
+    with pytest.raises(TargetError, match=r"SysTick runs at 419430400 Hz on nrf52840-dk, not "
+                       r"the board's 64000000 Hz"):
+        target.start()
+    target.close()
+    assert _gone(_pids(log))
 
 
 @pytest.mark.parametrize("mode", ["ignore-quit", "escaping-child"])
@@ -525,31 +582,104 @@ def test_renode_errors_and_watchdog_with_fake_monitor(fake_renode, monkeypatch) 
     assert _gone(_pids(log))
 
 
-# ---- real Renode (users who have it) ----------------------------------------------------------
+# ---- real Renode (users who have it): every Renode board of the catalog ---------------------
 @renode_only
 @pytest.mark.renode
-def test_real_renode_runs_the_protocol_bit_exact(zoo: Path) -> None:
+@pytest.mark.parametrize("name", RENODE_BOARDS)
+# kws: convolutions, depthwise, pooling, fully connected and softmax (it caught Renode's
+# Cortex-M85 computing Armv8.1-M code wrongly, which hello_world did not)
+@pytest.mark.parametrize("model,vectors", [("hello_world_int8", 5), ("mlperf_kws_ref_model", 4)],
+                         ids=["hw", "kws"])
+def test_real_renode_runs_the_protocol_bit_exact(
+    name: str, model: str, vectors: int, zoo: Path
+) -> None:
     result = CliRunner().invoke(
         cli,
-        ["test", str(zoo / "hello_world_int8.tflite"), "-b", "stm32f4-discovery", "-n", "5",
-         "--emulator", "renode", "--json"],
+        ["test", str(zoo / f"{model}.tflite"), "-b", name, "-n", str(vectors),
+         "--emulator", "renode", "--json", "-q"],
     )
     assert result.exit_code == 0, result.output
-    assert '"mismatches": 0' in result.stdout
+    report = json.loads(result.stdout)
+    assert report["board"] == name and report["vectors"] == vectors
+    assert report["mismatches"] == 0
+    assert report["instructions_per_inference"] > 100
+
+
+@renode_only
+@pytest.mark.renode
+def test_real_renode_counts_the_instructions_qemu_counts(zoo: Path, tmp_path: Path) -> None:
+    """The same Cortex-M4F code counted by Renode (SysTick on the nRF52840's 64 MHz, a board
+    whose stock platform sets no SysTick frequency) and by QEMU's -icount (AN386)."""
+    model = zoo / "hello_world_int8.tflite"
+    counts = {}
+    for board, emulator in (("nrf52840-dk", "renode"), ("mps2-an386", "qemu")):
+        b = get_board(board)
+        build = build_firmware(model, b, tmp_path / board)
+        vectors = random_vectors(build.manifest["inputs"], 3, seed=4)
+        with open_target(b, build.elf, emulator) as device:
+            counts[board] = [device.run(v, build.manifest["outputs"])[1] for v in vectors]
+    # Measured: 1112 vs 1107 (hello_world), 5,832,896 vs 5,832,895 (kws): Renode's SysTick is
+    # read at translation-block granularity, a few instructions off; a wrong SysTick frequency
+    # would be off by its ratio (419,430,400 / 64,000,000 = 6.6x on the stock nRF52840).
+    for renode_count, qemu_count in zip(counts["nrf52840-dk"], counts["mps2-an386"], strict=True):
+        assert abs(renode_count - qemu_count) <= 8, counts
+
+
+@renode_only
+@pytest.mark.renode
+def test_real_renode_executes_no_helium_on_the_cortex_m85(zoo: Path, tmp_path: Path) -> None:
+    """Why ek-ra8m1 builds without Helium (boards/_cpus.toml [cortex-m85]): the M55's Helium
+    kernels, built for the EK-RA8M1's memory map, hit an undefined instruction in Renode 1.16.
+    If a later Renode runs them, this fails: then give the board Helium kernels."""
+    import dataclasses
+
+    board = get_board("ek-ra8m1")
+    helium = dataclasses.replace(board, cpu=get_board("mps3-an547").cpu)
+    build = build_firmware(zoo / "hello_world_int8.tflite", helium, tmp_path)
+    vector = random_vectors(build.manifest["inputs"], 1, seed=1)[0]
+    with (
+        pytest.raises(DeviceError, match=r"UsageFault .*cfsr=00010000"),  # UNDEFINSTR
+        open_target(helium, build.elf, "renode", watchdog_s=120) as device,
+    ):
+        device.run(vector, build.manifest["outputs"])
+
+
+@renode_only
+@pytest.mark.renode
+def test_real_renode_computes_armv8_1m_code_wrongly_on_the_cortex_m85(
+    zoo: Path, tmp_path: Path
+) -> None:
+    """Why ek-ra8m1 builds Armv8-M code (boards/_cpus.toml [cortex-m85]): GCC's Armv8.1-M code
+    for kws, bit-exact on QEMU's Cortex-M55, gives wrong outputs in Renode 1.16's Cortex-M85.
+    If a later Renode gets it right, this fails: then build the board as Armv8.1-M."""
+    import dataclasses
+
+    board = get_board("ek-ra8m1")
+    flags = ("-mcpu=cortex-m55+nomve", "-mthumb", "-mfloat-abi=hard")
+    v81 = dataclasses.replace(board, cpu=dataclasses.replace(board.cpu, cflags=flags))
+    model = zoo / "mlperf_kws_ref_model.tflite"
+    report = run_test(model, v81, vectors=5, build_dir=tmp_path, emulator="renode")
+    assert report.mismatches > 0
 
 
 @pytest.mark.skipif(shutil.which("renode-test") is None, reason="renode-test not on PATH")
 @pytest.mark.renode
 @renode_only
-def test_real_renode_test_passes_the_generated_suite(suite) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("name", RENODE_BOARDS)
+def test_real_renode_test_passes_the_generated_suite(name: str, zoo: Path, tmp_path: Path) -> None:
+    suite = write_robot_suite(zoo / "hello_world_int8.tflite", get_board(name), tmp_path, vectors=3)
     proc = subprocess.run(
-        ["renode-test", str(suite.suite), "--variable", f"ELF:@{suite.elf}"],
+        ["renode-test", str(suite.suite), "--variable", f"ELF:@{suite.elf}",
+         "-r", str(tmp_path / "results")],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=suite.directory,
     )
     assert proc.returncode == 0, textwrap.shorten(proc.stdout + proc.stderr, 3000)
+    assert "Tests finished successfully" in proc.stdout
+    for test in suite.tests:
+        assert re.search(rf"Finished test '.*{re.escape(test)}' .*status .*OK", proc.stdout), test
 
 
 def _with_renode(board, table):  # type: ignore[no-untyped-def]

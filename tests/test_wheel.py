@@ -26,6 +26,8 @@ def test_installed_wheel_builds_firmware_outside_the_checkout(zoo: Path, tmp_pat
     assert "mcuforge/_data/boards/mps2-an386.toml" in names
     assert "mcuforge/_data/firmware/app/server.c" in names
     assert "mcuforge/compiler/templates/model.c.j2" in names
+    for renode_file in ("platform.repl.j2", "mcuforge.resource", "selftest.robot.j2"):
+        assert f"mcuforge/_data/renode/{renode_file}" in names
 
     # Install the wheel alone into a directory of its own; the dependencies come from this
     # environment, but mcuforge itself (and its data) only from the wheel.
@@ -52,7 +54,7 @@ def test_installed_wheel_builds_firmware_outside_the_checkout(zoo: Path, tmp_pat
             sys.executable,
             "-c",
             "import mcuforge, mcuforge.resources as r; "
-            "print(mcuforge.__file__); print(r.firmware_dir())",
+            "print(mcuforge.__file__); print(r.firmware_dir()); print(r.renode_dir())",
         ],
         cwd=work,
         env=env,
@@ -82,3 +84,15 @@ def test_installed_wheel_builds_firmware_outside_the_checkout(zoo: Path, tmp_pat
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["flash_bytes"] > 0
     assert (work / "fw" / "firmware.elf").exists()
+    # The Renode templates come from the wheel too: a suite for a Renode board, written outside.
+    suite = subprocess.run(
+        [sys.executable, "-m", "mcuforge.cli", "renode-suite", str(zoo / "hello_world_int8.tflite"),
+         "--board", "nrf52840-dk", "-o", str(work / "suite"), "-n", "2", "--json", "--quiet"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert suite.returncode == 0, suite.stderr
+    assert "systickFrequency: 64000000" in (work / "suite" / "platform.repl").read_text()
+    assert (work / "suite" / "mcuforge.resource").is_file()

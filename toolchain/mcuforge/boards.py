@@ -35,6 +35,17 @@ EMULATOR_KEYS: dict[str, frozenset[str]] = {
     "qemu": frozenset({"machine"}),
     "renode": frozenset({"platform", "uart"}),
 }
+#: Optional keys of each emulator's table: string values, or lists of strings ("args",
+#: "overrides"). qemu: ``binary`` (default qemu-system-arm), ``args`` (machine options);
+#: renode: ``cpu`` and ``nvic`` (peripheral names, default sysbus.cpu / nvic), ``overrides``
+#: (repl snippets from renode/overrides/ applied with the platform).
+EMULATOR_OPTIONAL: dict[str, frozenset[str]] = {
+    "qemu": frozenset({"binary", "args"}),
+    "renode": frozenset({"cpu", "nvic", "overrides"}),
+}
+#: Where a board may say it was verified bit-exact (``verified = [...]``): its emulators, or
+#: "hardware" once someone ran it on the real board.
+VERIFIED_PLACES = frozenset({"qemu", "renode", "hardware"})
 
 #: Image formats a board may ask the build to produce from the ELF, with required keys.
 IMAGE_FORMATS: dict[str, frozenset[str]] = {
@@ -115,6 +126,8 @@ class Board:
     #: What to plug in when no serial port / debug probe is found (shown in errors).
     port_hint: str = ""
     probe_hint: str = ""
+    #: Where the firmware was run bit-exact against TFLM: "qemu", "renode", "hardware".
+    verified: tuple[str, ...] = ()
 
     @property
     def emulated(self) -> bool:
@@ -141,6 +154,7 @@ class Board:
             "platformio_board": self.platformio_board,
             "kernels": list(self.cpu.kernels),
             "buildable": self.buildable,
+            "verified": list(self.verified),
         }
 
 
@@ -320,10 +334,29 @@ def _emulators(f: _Fields) -> dict[str, dict[str, Any]]:
                 f"{table.where}: unknown emulator '{name}' (known: {', '.join(EMULATOR_KEYS)})"
             )
         t = table.table(name)
+        t.only(EMULATOR_KEYS[name] | EMULATOR_OPTIONAL[name])
         for key in sorted(EMULATOR_KEYS[name]):
             t.get(key, str)
+        for key in sorted(EMULATOR_OPTIONAL[name] & set(t.data)):
+            if isinstance(t.data[key], list):
+                t.strings(key)
+            else:
+                t.get(key, str)
         out[name] = dict(t.data)
     return out
+
+
+def _verified(f: _Fields, emulators: dict[str, dict[str, Any]], where: str) -> tuple[str, ...]:
+    places = f.strings("verified", [])
+    for place in places:
+        if place not in VERIFIED_PLACES:
+            raise BoardError(
+                f"{where}: verified entry '{place}' unknown (known: "
+                f"{', '.join(sorted(VERIFIED_PLACES))})"
+            )
+        if place != "hardware" and place not in emulators:
+            raise BoardError(f"{where}: verified on '{place}' but [emulators.{place}] is missing")
+    return tuple(places)
 
 
 def _flash(f: _Fields) -> tuple[tuple[str, ...], dict[str, dict[str, Any]], str, str]:
@@ -403,6 +436,7 @@ TOP_LEVEL_KEYS = {
     "usb_ids",
     "platformio_board",
     "image",
+    "verified",
 }
 
 
@@ -423,6 +457,7 @@ def load_board_file(path: Path) -> Board:
     cpu = cpus[cpu_name]
     platform = f.get("platform", str)
     regions = _regions(f)
+    emulators = _emulators(f)
     methods, options, port_hint, probe_hint = _flash(f)
     board = Board(
         name=name,
@@ -434,7 +469,7 @@ def load_board_file(path: Path) -> Board:
         flash=regions["flash"],
         ram=regions["ram"],
         console=_console(f, _drivers(directory), platform, path.name),
-        emulators=_emulators(f),
+        emulators=emulators,
         flash_methods=methods,
         usb_ids=_usb_ids(f, path.name),
         platformio_board=f.get("platformio_board", str, None),
@@ -445,6 +480,7 @@ def load_board_file(path: Path) -> Board:
         flash_options=options,
         port_hint=port_hint,
         probe_hint=probe_hint,
+        verified=_verified(f, emulators, path.name),
     )
     if board.clock_hz <= 0 or board.irq_count <= 0 or board.stack_bytes <= 0:
         raise BoardError(f"{path.name}: clock_hz, irq_count and stack_bytes must be positive")

@@ -353,7 +353,8 @@ def quantize_cmd(model: Path, out_path: Path, calibration: Path, float_io: bool,
 @cli.command("boards")
 @JSON_OPTION
 def boards_cmd(as_json: bool) -> None:
-    """List the boards mcuforge builds for, with their memories.
+    """List the boards mcuforge builds for: memories, emulators, and where each was verified
+    bit-exact against TFLM (qemu, renode, hardware).
 
     \b
     Example:
@@ -365,12 +366,16 @@ def boards_cmd(as_json: bool) -> None:
     if as_json:
         _emit_json([b.to_dict() for b in boards.values()])
         return
-    click.echo(f"{'board':<22} {'cpu':<12} {'flash':>10} {'RAM':>10}  emulators  description")
+    click.echo(
+        f"{'board':<26} {'cpu':<12} {'flash':>10} {'RAM':>10}  {'emulators':<12} "
+        f"{'verified':<12} description"
+    )
     for b in boards.values():
         emus = ",".join(sorted(b.emulators)) or "-"
+        verified = ",".join(b.verified) or "-"
         click.echo(
-            f"{b.name:<22} {b.cpu.name:<12} {b.flash.size // 1024:>7} KiB "
-            f"{b.ram.size // 1024:>6} KiB  {emus:<9}  {b.description}"
+            f"{b.name:<26} {b.cpu.name:<12} {b.flash.size // 1024:>7} KiB "
+            f"{b.ram.size // 1024:>6} KiB  {emus:<12} {verified:<12} {b.description}"
         )
 
 

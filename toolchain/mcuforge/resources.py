@@ -1,6 +1,7 @@
-"""Where the firmware sources and board files live.
+"""Where the firmware sources, board files and Renode files live.
 
-In a checkout they sit at the repository root (``firmware/``, ``boards/``); in an installed wheel
+In a checkout they sit at the repository root (``firmware/``, ``boards/``, ``renode/``); in an
+installed wheel
 they are packaged under ``mcuforge/_data/``. Everything else asks this module, never a path of its
 own.
 """
@@ -27,3 +28,8 @@ def firmware_dir() -> Path:
 def boards_dir() -> Path:
     """The board registry (one TOML file per board)."""
     return _find("boards")
+
+
+def renode_dir() -> Path:
+    """Renode platform templates, repl override snippets and Robot keyword files."""
+    return _find("renode")

@@ -51,11 +51,15 @@
 #define CLOCK_EVENTS_HFCLKSTARTED MF_REG(0x40000000u + 0x100u)
 #define HFXO_WAIT_LIMIT 1000000u /* ~50 ms at 64 MHz; HFXO starts in well under 1 ms */
 
-/* GPIO port 0 (nRF52840 PS, GPIO): the console pins are on P0. */
-#define P0_BASE 0x50000000u
-#define P0_OUTSET MF_REG(P0_BASE + 0x508u)
-#define P0_DIRSET MF_REG(P0_BASE + 0x518u)
-#define P0_PIN_CNF(n) MF_REG(P0_BASE + 0x700u + 4u * (n))
+/* GPIO ports P0 and P1 (nRF52840 PS, GPIO); board files number pins 0..47, P1.n being 32 + n
+ * (the nRF52840-DK uses P0.06/P0.08, the Arduino Nano 33 BLE's D1/D0 are P1.03/P1.10). */
+#define GPIO_PORT_BASE(pin) ((pin) < 32u ? 0x50000000u : 0x50000300u)
+#define GPIO_BIT(pin) (1u << ((pin) % 32u))
+#define GPIO_OUTSET(pin) MF_REG(GPIO_PORT_BASE(pin) + 0x508u)
+#define GPIO_DIRSET(pin) MF_REG(GPIO_PORT_BASE(pin) + 0x518u)
+#define GPIO_PIN_CNF(pin) MF_REG(GPIO_PORT_BASE(pin) + 0x700u + 4u * ((pin) % 32u))
+/* PSEL: PIN in bits 0-4, PORT in bit 5, CONNECT (bit 31) 0 = connected: the same numbering. */
+#define PSEL_OF(pin) ((uint32_t)(pin))
 #define PIN_CNF_OUTPUT 1u            /* DIR=output, input buffer connected */
 #define PIN_CNF_INPUT_PULLUP (3u << 2) /* DIR=input, input connected, PULL=up */
 
@@ -82,7 +86,7 @@ static void start_rx(void) {
 }
 
 void platform_init(void) {
-    _Static_assert(MF_UART_TX_PIN < 32u && MF_UART_RX_PIN < 32u, "console pins are on P0");
+    _Static_assert(MF_UART_TX_PIN < 48u && MF_UART_RX_PIN < 48u, "console pins are on P0/P1");
     CLOCK_EVENTS_HFCLKSTARTED = 0u;
     CLOCK_TASKS_HFCLKSTART = 1u;
     /* Bounded: an emulator that does not model the oscillator must not hang the boot. */
@@ -90,13 +94,13 @@ void platform_init(void) {
     }
     UARTE_ENABLE = 0u;
     /* TX idles high: drive it before the UARTE takes the pin so the far end sees no start bit. */
-    P0_OUTSET = 1u << MF_UART_TX_PIN;
-    P0_PIN_CNF(MF_UART_TX_PIN) = PIN_CNF_OUTPUT;
-    P0_DIRSET = 1u << MF_UART_TX_PIN;
-    P0_PIN_CNF(MF_UART_RX_PIN) = PIN_CNF_INPUT_PULLUP;
+    GPIO_OUTSET(MF_UART_TX_PIN) = GPIO_BIT(MF_UART_TX_PIN);
+    GPIO_PIN_CNF(MF_UART_TX_PIN) = PIN_CNF_OUTPUT;
+    GPIO_DIRSET(MF_UART_TX_PIN) = GPIO_BIT(MF_UART_TX_PIN);
+    GPIO_PIN_CNF(MF_UART_RX_PIN) = PIN_CNF_INPUT_PULLUP;
 
-    UARTE_PSEL_TXD = MF_UART_TX_PIN;
-    UARTE_PSEL_RXD = MF_UART_RX_PIN;
+    UARTE_PSEL_TXD = PSEL_OF(MF_UART_TX_PIN);
+    UARTE_PSEL_RXD = PSEL_OF(MF_UART_RX_PIN);
     UARTE_PSEL_RTS = PSEL_DISCONNECTED;
     UARTE_PSEL_CTS = PSEL_DISCONNECTED;
     UARTE_BAUDRATE = UARTE_BAUD_VALUE;

@@ -176,6 +176,42 @@ def flash_qemu(
         target.close()
 
 
+@contextlib.contextmanager
+def flash_renode(
+    board: Board, elf: Path, *, progress: Progress | None = None, watchdog_s: float = 600.0
+) -> Iterator[Device]:
+    """Renode with the board's platform and its GDB server, no image loaded; the ELF loaded,
+    verified and started through GDB (:func:`mcuforge.target.renode.gdb_reset_commands`);
+    yields the device once its boot banner arrived. Renode stops on exit."""
+    from mcuforge.flash.gdb import gdb_load
+    from mcuforge.target.renode import RenodeSpec, RenodeTarget, gdb_reset_commands
+
+    say = progress or (lambda _msg: None)
+    spec = RenodeSpec.of(board)
+    for attempt in range(START_ATTEMPTS):
+        port = free_port()
+        target = RenodeTarget(board, elf, gdb_port=port, watchdog_s=watchdog_s)
+        say(f"starting Renode ({spec.platform}) with its GDB server on 127.0.0.1:{port}")
+        try:
+            device = target.start()
+            break
+        except TargetError as exc:  # the GDB port taken between free_port() and Renode's bind
+            target.close()
+            if attempt + 1 == START_ATTEMPTS or "StartGdbServer" not in str(exc):
+                raise
+            say("Renode's GDB port was taken; starting again")
+    try:
+        gdb_load(elf, f"127.0.0.1:{port}", gdb_reset_commands(spec), progress=say)
+        assert target.link is not None
+        name = target.link.wait_ready(timeout=target.banner_timeout)
+        say(f"firmware running: {name}")
+        yield device
+    except TargetError as exc:
+        raise TargetError(f"{exc}\n  Renode said: {target.renode_output()}") from None
+    finally:
+        target.close()
+
+
 def ask_device(port: str, board: Board, timeout: float = 3.0) -> DeviceInfo:
     """INFO from a freshly flashed board over its serial port."""
     from mcuforge.target.link import Link
@@ -187,6 +223,41 @@ def ask_device(port: str, board: Board, timeout: float = 3.0) -> DeviceInfo:
         link.close()
 
 
+def flash_into_emulator(
+    board: Board,
+    elf: Path,
+    emulator: str,
+    gdb_address: str | None,
+    method: str | None,
+    say: Progress,
+) -> FlashReport:
+    """``mcuforge flash --emulator E``: GDB loads the ELF into the emulator's GDB server,
+    verifies it and starts it, and the firmware's INFO answers over the emulated serial line."""
+    if gdb_address is not None or method not in (None, "gdb"):
+        raise TargetError("--emulator loads through the emulator's own GDB server: drop "
+                          "--gdb/--method")
+    if emulator not in board.emulators:
+        raise TargetError(
+            f"{board.name} cannot run in {emulator} (emulators: "
+            f"{', '.join(sorted(board.emulators)) or 'none'})"
+        )
+    if emulator == "qemu":
+        if "gdb" not in board.flash_options:
+            raise TargetError(f"{board.name} has no [flash.gdb] settings in its board file")
+        where, load = f"QEMU {board.emulators['qemu']['machine']}", flash_qemu
+    else:
+        where, load = f"Renode {board.emulators['renode']['platform']}", flash_renode
+    report = FlashReport(board.name, "gdb", where)
+    with load(board, elf, progress=say) as device:
+        info = device.info()
+    report.verified = True
+    report.firmware, report.model = info.firmware, info.model
+    report.notes.append(
+        f"{emulator} was stopped afterwards: `mcuforge test --emulator {emulator}` runs vectors"
+    )
+    return report
+
+
 def flash_build(
     build_dir: Path,
     board_name: str | None = None,
@@ -195,12 +266,16 @@ def flash_build(
     method: str | None = None,
     probe: str | None = None,
     gdb_address: str | None = None,
+    emulator: str | None = None,
     progress: Progress | None = None,
 ) -> FlashReport:
-    """Flash the build in ``build_dir``; see the module docstring."""
+    """Flash the build in ``build_dir``; see the module docstring. ``emulator`` ("qemu",
+    "renode") loads it into that emulator through its GDB server instead of a board."""
     say = progress or (lambda _msg: None)
     board, _info = load_build(build_dir, board_name)
     elf = build_dir / "firmware.elf"
+    if emulator is not None:
+        return flash_into_emulator(board, elf, emulator, gdb_address, method, say)
     chosen = "gdb" if gdb_address is not None and method is None else method
     chosen = choose_method(board, chosen)
     say(f"flashing {build_dir} onto {board.name} with {chosen}")
@@ -208,16 +283,12 @@ def flash_build(
     if chosen == "gdb" and gdb_address is None:
         if "qemu" not in board.emulators:
             raise TargetError(
-                f"{board.name} is not emulated: give the GDB server of its probe with "
+                f"{board.name} is not emulated by QEMU: give the GDB server of its probe with "
                 "--gdb HOST:PORT"
+                + (" (or load it into Renode with --emulator renode)"
+                   if "renode" in board.emulators else "")
             )
-        report = FlashReport(board.name, chosen, f"QEMU {board.emulators['qemu']['machine']}")
-        with flash_qemu(board, elf, progress=say) as device:
-            info = device.info()
-        report.verified = True
-        report.firmware, report.model = info.firmware, info.model
-        report.notes.append("QEMU was stopped afterwards: `mcuforge test` runs vectors on it")
-        return report
+        return flash_into_emulator(board, elf, "qemu", None, None, say)
 
     from mcuforge.flash.ports import find_port
 

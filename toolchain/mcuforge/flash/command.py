@@ -36,6 +36,11 @@ from mcuforge.boards import FLASH_METHODS
     metavar="HOST:PORT",
     help="Load through a running GDB server (OpenOCD, pyOCD, J-Link) instead.",
 )
+@click.option(
+    "--emulator",
+    type=click.Choice(["qemu", "renode"]),
+    help="Load into this emulator's GDB server instead of a board (QEMU boards default to it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def flash_cmd(
@@ -45,13 +50,15 @@ def flash_cmd(
     method: str | None,
     probe: str | None,
     gdb_address: str | None,
+    emulator: str | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
     """Write the firmware built in DIR to a board, verify it, and check that it answers.
 
     On an emulated board (e.g. mps2-an386) QEMU is started halted with its GDB stub, the ELF
-    is loaded and verified through GDB, and the firmware is asked over its serial line.
+    is loaded and verified through GDB, and the firmware is asked over its serial line; with
+    --emulator renode the same happens in Renode through its GDB server.
 
     \b
     Examples:
@@ -59,6 +66,7 @@ def flash_cmd(
       mcuforge flash build/nucleo                     # pyOCD or OpenOCD, port found by USB ID
       mcuforge flash build/c3 --port /dev/ttyUSB0     # ESP32-C3 with esptool
       mcuforge flash build/an386 --board mps2-an386   # into QEMU through its gdbstub
+      mcuforge flash build/nrf --emulator renode      # into Renode through its GDB server
     """
     from mcuforge.flash import flash_build
 
@@ -70,6 +78,7 @@ def flash_cmd(
         method=method,
         probe=probe,
         gdb_address=gdb_address,
+        emulator=emulator,
         progress=say,
     )
     if as_json:

@@ -29,8 +29,10 @@ from mcuforge.target.device import Device
 from mcuforge.target.link import Link
 from mcuforge.target.process import EmulatorProcess
 
+#: The QEMU system emulator a board's ``[emulators.qemu]`` uses unless it names another
+#: (``binary = "qemu-system-riscv32"``); Debian packages them in qemu-system-arm / -misc.
 QEMU_BINARY = "qemu-system-arm"
-QEMU_INSTALL = "apt install qemu-system-arm (or: make setup)"
+QEMU_PACKAGES = {"qemu-system-arm": "qemu-system-arm", "qemu-system-riscv32": "qemu-system-misc"}
 
 
 def icount_shift(clock_hz: int) -> int:
@@ -66,7 +68,11 @@ class QemuTarget(EmulatorProcess):
         super().__init__(watchdog_s=watchdog_s)
         self.board = board
         self.elf = Path(elf)
-        self.machine: str = board.emulators["qemu"]["machine"]
+        table = board.emulators["qemu"]
+        self.machine: str = table["machine"]
+        self.binary: str = table.get("binary", QEMU_BINARY)
+        #: Machine options the board file adds (``-bios none``, ``-cpu rv32,...``).
+        self.extra_args: list[str] = list(table.get("args", []))
         self.gdb_port = gdb_port
         self.halted = halted
         self.link_timeout = link_timeout
@@ -82,13 +88,18 @@ class QemuTarget(EmulatorProcess):
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def command(self, qmp_path: str) -> list[str]:
-        binary = shutil.which(QEMU_BINARY)
+        binary = shutil.which(self.binary)
         if binary is None:
-            raise ToolchainMissing(f"{QEMU_BINARY} not found: {QEMU_INSTALL}")
+            package = QEMU_PACKAGES.get(self.binary, "the package that provides it")
+            raise ToolchainMissing(
+                f"{self.binary} not found (needed for board {self.board.name}): "
+                f"apt install {package} (or: make setup)"
+            )
         cmd = [
             binary,
             "-machine",
             self.machine,
+            *self.extra_args,
             "-nodefaults",
             "-display",
             "none",

@@ -4,16 +4,19 @@ The same harness/handler split as :mod:`mcuforge.target.qemu`: this module start
 emulator and connects the serial line; the protocol is the same :class:`Link`/:class:`Device`.
 
 Order (docs/platform-notes, "Renode"): ``renode --disable-xwt --plain --port MON --pid-file F``
-with the monitor on a TCP port; wait for its prompt; create the machine, load the board's
-platform (plus this board's repl overrides, if any), the ELF, and a raw server-socket terminal
-on the console UART; connect pyserial to that socket; only then ``start``. Nothing the firmware
-sends is lost (Renode also queues output sent before a client connects).
+with the monitor on a TCP port; wait for its prompt; create the machine, load the platform
+mcuforge writes from renode/platform.repl.j2 (Renode's stock platform, SysTick on the board's
+clock, the board's override snippets), the ELF, and a raw server-socket terminal on the console
+UART; connect pyserial to that socket; only then ``start``. Nothing the firmware sends is lost
+(Renode also queues output sent before a client connects).
 
-Instruction counts: the firmware counts SysTick ticks. Renode's SysTick runs at the platform's
+Instruction counts: the firmware counts SysTick ticks. Renode's SysTick runs at the NVIC's
 ``systickFrequency`` against *virtual time*, and virtual time advances by exactly
-1 / (PerformanceInMips x 10^6) s per executed instruction. mcuforge sets PerformanceInMips to the
-SysTick frequency in MHz, so one tick is one instruction (to +-1 tick, measured). That is an
-instruction count, as under QEMU's -icount; it is not a cycle count.
+1 / (PerformanceInMips x 10^6) s per executed instruction. mcuforge writes the board file's
+``clock_hz`` into the platform as ``systickFrequency`` (stock platforms set other numbers, or
+none: the nRF52840 would tick at 419,430,400 Hz), asks Renode back (``nvic Frequency``), and sets
+PerformanceInMips to the same clock in MHz, so one tick is one instruction (to +-1 tick,
+measured). That is an instruction count, as under QEMU's -icount; it is not a cycle count.
 
 Renode is always stopped: ``quit`` on the monitor, then SIGKILL to the pid from ``--pid-file``
 and to the process group (``renode`` is a shell wrapper around mono: signalling the wrapper alone
@@ -35,6 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+
+from mcuforge import resources
 from mcuforge.boards import Board
 from mcuforge.errors import McuforgeError, TargetError, ToolchainMissing
 from mcuforge.target.device import Device
@@ -48,8 +54,9 @@ RENODE_INSTALL = (
 )
 #: The machine name mcuforge gives the emulated board (the monitor prompt shows it).
 MACHINE = "dut"
-#: Quantum and immediate advance: compute runs 6-8x faster than paced to real time.
-QUANTUM_S = "0.001"
+#: Instructions per emulation quantum, with immediate advance: compute runs 6-8x faster than
+#: paced to real time (measured with 0.001 s at 72 MIPS).
+QUANTUM_INSTRUCTIONS = 100_000
 
 # The monitor's prompt: "(monitor) " or "(dut) " alone at the end of the buffer, on its own line
 # (peripheral listings print "(SystemBus)" inside lines: those must not end a response).
@@ -94,17 +101,16 @@ class RenodeSpec:
     """A board's ``[emulators.renode]`` table, checked.
 
     ``platform``: the Renode platform (``platforms/...`` inside Renode, or a path to a .repl
-    file); ``uart``: the console peripheral (``sysbus.usart2``); ``repl_overrides``: repl
-    *updating* entries applied in the same description as the platform (for example
-    ``uart0:\\n    easyDMA: false`` on nRF52840, whose stock repl unmaps the legacy UART
-    registers); ``systick_hz``: the platform's SysTick frequency; ``cpu``: the CPU peripheral.
+    file); ``uart``: the console peripheral (``sysbus.usart2``); ``overrides``: names of repl
+    snippets in ``renode/overrides/`` applied in the same description as the platform;
+    ``nvic`` and ``cpu``: the peripheral names of the interrupt controller and the core.
     """
 
-    board: str
+    board: Board
     platform: str
     uart: str
-    repl_overrides: str = ""
-    systick_hz: int | None = None
+    overrides: tuple[str, ...] = ()
+    nvic: str = "nvic"
     cpu: str = "sysbus.cpu"
 
     @classmethod
@@ -119,21 +125,38 @@ class RenodeSpec:
         for key in ("platform", "uart"):
             if not isinstance(table.get(key), str) or not table[key]:
                 raise TargetError(f"{where}: '{key}' must be a non-empty string")
-        systick = table.get("systick_hz")
-        if systick is not None and (not isinstance(systick, int) or systick <= 0):
-            raise TargetError(f"{where}: 'systick_hz' must be a positive integer")
-        overrides = table.get("repl_overrides", "")
-        if not isinstance(overrides, str):
-            raise TargetError(f"{where}: 'repl_overrides' must be a string of repl entries")
+        overrides = table.get("overrides", [])
+        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+            raise TargetError(f"{where}: 'overrides' must be a list of file names")
         return cls(
-            board.name,
+            board,
             # Board files may write the monitor's own "@platforms/..." form.
             table["platform"].removeprefix("@"),
             table["uart"],
-            overrides.strip("\n"),
-            systick,
+            tuple(overrides),
+            str(table.get("nvic", "nvic")),
             str(table.get("cpu", "sysbus.cpu")),
         )
+
+    @property
+    def name(self) -> str:
+        return self.board.name
+
+    @property
+    def systick_hz(self) -> int:
+        """SysTick's frequency in Renode: the board's core clock, written into the platform."""
+        return self.board.clock_hz
+
+    @property
+    def performance_mips(self) -> int:
+        """Renode's instructions per emulated microsecond: the core clock in MHz, so that one
+        SysTick tick is one executed instruction (see the module doc)."""
+        return max(1, round(self.board.clock_hz / 1_000_000))
+
+    @property
+    def quantum_s(self) -> str:
+        """The emulation quantum: :data:`QUANTUM_INSTRUCTIONS` at the board's pace."""
+        return f"{QUANTUM_INSTRUCTIONS / (self.performance_mips * 1_000_000):.6f}"
 
     def platform_path(self) -> str:
         """The platform as Renode's monitor takes it: ``platforms/...`` is resolved by Renode
@@ -142,19 +165,44 @@ class RenodeSpec:
             return self.platform
         path = Path(self.platform).expanduser().resolve()
         if not path.is_file():
-            raise TargetError(f"{self.board}: Renode platform file {path} does not exist")
+            raise TargetError(f"{self.name}: Renode platform file {path} does not exist")
         return str(path)
 
-    def platform_repl(self) -> str | None:
-        """A repl that uses the board's platform and applies its overrides, or None when the
-        stock platform is used as it is. Updating entries must be in the same description as
-        the platform: once a peripheral exists, its constructor arguments cannot change."""
-        if not self.repl_overrides:
-            return None
-        return (
-            f"// Generated by mcuforge for {self.board}: the stock platform with overrides.\n"
-            f'using "{self.platform_path()}"\n\n{self.repl_overrides}\n'
+    def override_snippets(self) -> list[tuple[str, str]]:
+        """(file name, text) of each repl snippet the board file names."""
+        directory = resources.renode_dir() / "overrides"
+        out = []
+        for name in self.overrides:
+            path = directory / name
+            if not path.is_file():
+                known = sorted(p.name for p in directory.glob("*.repl"))
+                raise TargetError(
+                    f"boards/{self.name}.toml [emulators.renode]: no override snippet "
+                    f"renode/overrides/{name} (known: {', '.join(known) or 'none'})"
+                )
+            out.append((name, path.read_text()))
+        return out
+
+    def platform_repl(self) -> str:
+        """The platform mcuforge loads: renode/platform.repl.j2 filled from the board file
+        (the stock platform, SysTick on the board's clock, the board's override snippets)."""
+        return render(
+            "platform.repl.j2",
+            board=self.board,
+            platform=self.platform_path(),
+            nvic=self.nvic,
+            overrides=self.override_snippets(),
         )
+
+
+def render(template: str, **values: object) -> str:
+    """A template from mcuforge's ``renode/`` directory, filled."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(resources.renode_dir()),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template(template).render(**values)
 
 
 def at_path(path: str | Path) -> str:
@@ -165,34 +213,40 @@ def at_path(path: str | Path) -> str:
     return f"@{text}"
 
 
-def machine_commands(spec: RenodeSpec, elf: str, platform_file: str | None) -> list[str]:
+def machine_commands(spec: RenodeSpec, elf: str, platform_file: str) -> list[str]:
     """Monitor commands that create the machine and load the firmware (no terminal, no start).
 
-    ``platform_file`` is where :meth:`RenodeSpec.platform_repl` was written, when the board
-    has overrides; ``elf`` is absolute, or a Robot variable such as ``${ELF}``."""
-    platform = platform_file if platform_file is not None else spec.platform_path()
+    ``platform_file`` is where :meth:`RenodeSpec.platform_repl` was written; ``elf`` is
+    absolute, or a Robot variable such as ``${ELF}``. renode/mcuforge.resource's
+    ``Boot Firmware`` keyword sends the same commands (a test holds the two together)."""
     return [
         f'mach create "{MACHINE}"',
-        f"machine LoadPlatformDescription {at_path(platform)}",
+        f"machine LoadPlatformDescription {at_path(platform_file)}",
         f"sysbus LoadELF {elf if elf.startswith(('@', '$')) else at_path(elf)}",
+        f'emulation SetGlobalQuantum "{spec.quantum_s}"',
+        "emulation SetGlobalAdvanceImmediately true",
     ]
 
 
 def monitor_script(
     spec: RenodeSpec,
-    elf: Path,
+    elf: Path | None,
     terminal_port: int,
-    platform_file: str | None = None,
+    platform_file: str,
     *,
-    performance_mips: int | None = None,
+    gdb_port: int | None = None,
 ) -> list[str]:
-    """The full command sequence :class:`RenodeTarget` sends, in order, up to ``start``."""
-    cmds = machine_commands(spec, str(Path(elf).resolve()), platform_file)
-    if performance_mips is not None:
-        cmds.append(f"{spec.cpu} PerformanceInMips {performance_mips}")
+    """The full command sequence :class:`RenodeTarget` sends, in order, up to ``start``.
+
+    With ``gdb_port`` the ELF is not loaded (``elf`` None): Renode's GDB server listens instead,
+    and a GDB that connects starts the emulation with the core halted until GDB lets it go."""
+    cmds = machine_commands(spec, str(Path(elf).resolve()) if elf else "@", platform_file)
+    if elf is None:
+        cmds = [c for c in cmds if not c.startswith("sysbus LoadELF")]
+    cmds.insert(3 if elf else 2, f"{spec.cpu} PerformanceInMips {spec.performance_mips}")
+    if gdb_port is not None:
+        cmds.append(f"machine StartGdbServer {gdb_port}")
     cmds += [
-        f'emulation SetGlobalQuantum "{QUANTUM_S}"',
-        "emulation SetGlobalAdvanceImmediately true",
         # `false`: a raw socket; without it Renode speaks telnet (negotiation bytes, doubled 0xFF)
         f'emulation CreateServerSocketTerminal {terminal_port} "term" false',
         f"connector Connect {spec.uart} term",
@@ -200,31 +254,21 @@ def monitor_script(
     return cmds
 
 
-def renode_home(binary: str) -> Path | None:
-    """Renode's installation directory (the one holding ``platforms/``), if it can be found."""
-    real = Path(binary).resolve()
-    for candidate in (real.parent, real.parent.parent, Path("/opt/renode")):
-        if (candidate / "platforms").is_dir():
-            return candidate
-    return None
+def gdb_reset_commands(spec: RenodeSpec) -> list[str]:
+    """What GDB sends after ``load`` into Renode to start the firmware as a reset would.
 
-
-def systick_from_repl(home: Path, platform: str, depth: int = 0) -> int | None:
-    """``systickFrequency`` from a platform repl, following its ``using`` chain."""
-    path = Path(platform) if Path(platform).is_absolute() else home / platform
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return None
-    values = re.findall(r"systickFrequency\s*:\s*(\d+)", text)
-    if values:
-        return int(values[-1])
-    if depth < 4:
-        for used in re.findall(r'^using\s+"([^"]+)"', text, re.MULTILINE):
-            found = systick_from_repl(home, used, depth + 1)
-            if found:
-                return found
-    return None
+    Renode's core started without an image (the GDB server starts the emulation when GDB
+    connects) found no vector table and halted itself; its VTOR still points at 0. Point VTOR at
+    the image's vector table (first in flash, see the linker script), take SP and PC from it,
+    and let the core run. (``monitor reset init`` would reset the machine and leave it paused.)
+    """
+    origin = spec.board.flash.origin
+    return [
+        f"monitor {spec.cpu} VectorTableOffset {origin:#010x}",
+        f"set $sp = *(unsigned int *){origin:#010x}",
+        f"set $pc = *(unsigned int *){origin + 4:#010x}",
+        f"monitor {spec.cpu} IsHalted false",
+    ]
 
 
 def free_port() -> int:
@@ -329,8 +373,12 @@ class RenodeTarget(EmulatorProcess):
         start_timeout: float = 60.0,
         link_timeout: float = 5.0,
         banner_timeout: float = 20.0,
+        gdb_port: int | None = None,
     ):
         super().__init__(watchdog_s=watchdog_s)
+        #: With a GDB port: Renode's GDB server on it, no ELF loaded and nothing started; the
+        #: firmware arrives through GDB (``mcuforge flash --emulator renode``).
+        self.gdb_port = gdb_port
         self.board = board
         self.spec = RenodeSpec.of(board)
         self.elf = Path(elf)
@@ -339,42 +387,46 @@ class RenodeTarget(EmulatorProcess):
         self.banner_timeout = banner_timeout
         self.monitor: Monitor | None = None
         self.link: Link | None = None
-        self.systick_hz: int | None = None
-        self.performance_mips: int | None = None
         self.commands: list[str] = []
+        #: SysTick's frequency as Renode reports it after loading the platform.
+        self.systick_hz: int | None = None
 
     # ---- ticks to instructions ---------------------------------------------------------------
+    @property
+    def performance_mips(self) -> int:
+        return self.spec.performance_mips
+
     def ticks_to_instructions(self, ticks: int) -> int:
         """SysTick ticks to executed instructions: instructions = ticks x MIPS x 10^6 /
         systick_hz (virtual time per instruction is 1 / MIPS us; see the module doc)."""
-        assert self.systick_hz and self.performance_mips
+        assert self.systick_hz
         return round(ticks * self.performance_mips * 1_000_000 / self.systick_hz)
 
-    def _timebase(self, binary: str) -> None:
-        systick = self.spec.systick_hz
-        overridden = re.findall(r"systickFrequency\s*:\s*(\d+)", self.spec.repl_overrides)
-        if systick is None and overridden:
-            systick = int(overridden[-1])
-        home = renode_home(binary)
-        if systick is None and home is not None:
-            systick = systick_from_repl(home, self.spec.platform_path())
-        if systick is None:
+    def _check_timebase(self) -> None:
+        """Asks Renode for the SysTick frequency it really uses: the instruction counts rest
+        on it, so a platform that ignored the override is an error, never a guess."""
+        assert self.monitor is not None
+        query = f"{self.spec.nvic} Frequency"
+        answer = self.monitor.execute(query)
+        numbers = re.findall(r"\b(0x[0-9A-Fa-f]+|\d+)\b", answer)
+        if not numbers:
+            raise TargetError(f"Renode did not answer `{query}` with a number: {answer!r}")
+        self.systick_hz = int(numbers[-1], 0)
+        self.commands.append(query)
+        if self.systick_hz != self.spec.systick_hz:
             raise TargetError(
-                f"cannot tell the SysTick frequency of Renode platform {self.spec.platform}: "
-                f"add systick_hz to [emulators.renode] in boards/{self.board.name}.toml"
+                f"Renode's SysTick runs at {self.systick_hz} Hz on {self.board.name}, not the "
+                f"board's {self.spec.systick_hz} Hz written into its platform: is the NVIC "
+                f"called '{self.spec.nvic}'? (set nvic = ... in [emulators.renode])"
             )
-        self.systick_hz = systick
-        # One tick per instruction when the frequency is whole MHz (all stock Cortex-M repls).
-        self.performance_mips = max(1, round(systick / 1_000_000))
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Device:
         binary = shutil.which(RENODE_BINARY)
         if binary is None:
             raise ToolchainMissing(RENODE_INSTALL)
-        if not self.elf.is_file():
+        if not self.elf.is_file() and self.gdb_port is None:
             raise TargetError(f"no firmware image at {self.elf}")
-        self._timebase(binary)
         tmp = self.workdir("mcuforge-renode-")
         self._pid_file = tmp / "renode.pid"
         mon_port = free_port()
@@ -393,28 +445,32 @@ class RenodeTarget(EmulatorProcess):
             self.monitor = Monitor(mon_port)
             deadline = time.monotonic() + self.start_timeout
             self.monitor.connect(deadline, self.alive)
-            platform_file = None
-            repl = self.spec.platform_repl()
-            if repl is not None:
-                platform_file = str(tmp / "platform.repl")
-                Path(platform_file).write_text(repl)
-            elf = self.elf.resolve()
-            if any(c.isspace() for c in str(elf)):
-                elf = Path(shutil.copy(elf, tmp / "firmware.elf"))
+            platform_file = str(tmp / "platform.repl")
+            Path(platform_file).write_text(self.spec.platform_repl())
+            elf: Path | None = None
+            if self.gdb_port is None:
+                elf = self.elf.resolve()
+                if any(c.isspace() for c in str(elf)):
+                    elf = Path(shutil.copy(elf, tmp / "firmware.elf"))
             term_port = free_port()
-            self.commands = monitor_script(
-                self.spec, elf, term_port, platform_file, performance_mips=self.performance_mips
+            self.commands = []
+            script = monitor_script(
+                self.spec, elf, term_port, platform_file, gdb_port=self.gdb_port
             )
-            for command in self.commands:
+            for command in script:
                 self.monitor.execute(command)
+                self.commands.append(command)
+                if command.startswith("machine LoadPlatformDescription"):
+                    self._check_timebase()
             self.link = Link.open(
                 f"socket://127.0.0.1:{term_port}",
                 timeout=self.link_timeout,
                 name=f"{self.board.name} (Renode)",
             )
-            self.monitor.execute("start")
-            self.commands.append("start")
-            self.link.wait_ready(timeout=self.banner_timeout)
+            if self.gdb_port is None:
+                self.monitor.execute("start")
+                self.commands.append("start")
+                self.link.wait_ready(timeout=self.banner_timeout)
         except McuforgeError as exc:
             detail = self.output()
             self.close()
