@@ -15,14 +15,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from mcuforge.boards import Board
 from mcuforge.build import Progress
 from mcuforge.export.library import (
     SOURCE,
-    ModelLibrary,
+    ExportedPackage,
     PackageWriter,
     compile_library,
     render,
@@ -31,24 +30,6 @@ from mcuforge.export.library import (
 
 #: File names the package itself uses next to the models' headers.
 RESERVED = ("mcuforge_sample",)
-
-
-@dataclass
-class ExportedPackage:
-    """What an export wrote."""
-
-    kind: str
-    directory: Path
-    library: ModelLibrary
-    files: list[Path]
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "kind": self.kind,
-            "directory": str(self.directory),
-            "files": len(self.files),
-            **self.library.summary(),
-        }
 
 
 def toolchain_flags(board: Board) -> list[str]:
@@ -89,7 +70,4 @@ def export_cmake(
     writer.put("cmake/host.cmake", render("cmake/host.cmake.j2", lib))
     writer.put("README.md", render("cmake/README.md.j2", lib, sections=(arena_section,
                                                                         weights_section)))
-    writer.finish(lib, arena_section=arena_section, weights_section=weights_section)
-    if progress:
-        progress(f"wrote {len(writer.files)} files to {writer.root}")
-    return ExportedPackage("cmake", writer.root, lib, writer.files)
+    return writer.finish(lib, progress)

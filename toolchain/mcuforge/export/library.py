@@ -33,7 +33,6 @@ from mcuforge import __version__, resources
 from mcuforge.boards import Board
 from mcuforge.build import Progress, check_budget, kernel_source
 from mcuforge.compiler.compile import CompiledModel, compile_graph, write_model_table
-from mcuforge.compiler.emit import c_identifier
 from mcuforge.errors import McuforgeError
 from mcuforge.model import read_model
 from mcuforge.model.ir import NUMPY_DTYPES
@@ -83,6 +82,8 @@ class ModelLibrary:
     models: list[CompiledModel]
     files: list[LibraryFile]
     samples: list[Sample] = field(default_factory=list)
+    arena_section: str = ""
+    weights_section: str = ""
 
     @property
     def prefixes(self) -> list[str]:
@@ -112,6 +113,8 @@ class ModelLibrary:
     def summary(self) -> dict[str, object]:
         return {
             "library": self.name,
+            "arena_section": self.arena_section,
+            "weights_section": self.weights_section,
             "board": self.board.name,
             "cpu": self.board.cpu.name,
             "cflags": list(self.board.cpu.cflags),
@@ -279,7 +282,7 @@ def compile_library(
 
     say("computing the sample outputs with TFLM's interpreter")
     samples = [_sample(path, m) for path, m in zip(models, compiled, strict=True)]
-    return ModelLibrary(name, board, compiled, files, samples)
+    return ModelLibrary(name, board, compiled, files, samples, arena_section, weights_section)
 
 
 def _sample(model: Path, compiled: CompiledModel) -> Sample:
@@ -390,12 +393,33 @@ class PackageWriter:
     def put_library(self, library: ModelLibrary, place: Callable[[LibraryFile], str]) -> None:
         self.files += library.write(self.root, place)
 
-    def finish(self, library: ModelLibrary, **extra: object) -> Path:
+    def finish(self, library: ModelLibrary, progress: Progress | None = None) -> ExportedPackage:
+        """Write the record of what was written; returns the package."""
         record = {
             "mcuforge": __version__,
             "kind": self.kind,
             **library.summary(),
-            **extra,
             "files": sorted(p.relative_to(self.root).as_posix() for p in self.files),
         }
-        return self.put(RECORD, json.dumps(record, indent=2) + "\n")
+        self.put(RECORD, json.dumps(record, indent=2) + "\n")
+        if progress:
+            progress(f"wrote {len(self.files)} files to {self.root}")
+        return ExportedPackage(self.kind, self.root, library, self.files)
+
+
+@dataclass
+class ExportedPackage:
+    """What an export wrote."""
+
+    kind: str
+    directory: Path
+    library: ModelLibrary
+    files: list[Path]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "directory": str(self.directory),
+            "files": len(self.files),
+            **self.library.summary(),
+        }
