@@ -203,6 +203,7 @@ def test_cmake_two_models_on_the_host_bit_exact_in_named_sections(
     cpp = tmp_path / "use.cpp"
     cpp.write_text('#include "mcuforge.h"\n#include "mcuforge_models.h"\n'
                    + "".join(f'#include "{p}.h"\n' for p in NAMES)
+                   + "void mcuforge_step_hook(uint32_t step) { (void)step; }\n"
                    + "int main() {\n"
                    + "".join(f"    if ({p}_invoke() != 0 || {p}_model.num_inputs != "
                              f"{p.upper()}_NUM_INPUTS) return 1;\n" for p in NAMES)
@@ -211,6 +212,16 @@ def test_cmake_two_models_on_the_host_bit_exact_in_named_sections(
                     f"-I{pkg / 'include'}", str(cpp), str(archive), "-o", str(tmp_path / "use")],
                    check=True)
     assert subprocess.run([str(tmp_path / "use")]).returncode == 0
+    # the hook a profiling build calls is defined with C linkage from C++ too
+    assert re.search(r" T mcuforge_step_hook$", subprocess.run(
+        ["nm", str(tmp_path / "use")], capture_output=True, text=True).stdout, re.M)
+
+    # the example in docs/embedding.md compiles against this package
+    doc = (Path(__file__).parents[1] / "docs" / "embedding.md").read_text()
+    snippet = re.search(r"```c\n(.*?int classify.*?)```", doc, re.S)[1]
+    (tmp_path / "doc.c").write_text(snippet)
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{pkg / 'include'}",
+                    "-c", str(tmp_path / "doc.c"), "-o", str(tmp_path / "doc.o")], check=True)
 
 
 @pytest.mark.qemu
