@@ -270,11 +270,11 @@ def test_models_sharing_kernels_link_with_their_kernels_compiled_once(
     lib = exported.library
     build = tmp_path / "build"
     _cmake(exported.directory, build, exported.directory / "cmake" / "host.cmake",
-           cflags="-Wall -Wextra -Werror")
+           cflags="-Wall -Wextra -Werror", defines=("CMAKE_BUILD_TYPE=Debug",))
     members = subprocess.run(["ar", "t", str(build / f"lib{lib.name}.a")], capture_output=True,
                              text=True, check=True).stdout.split()
     assert len(members) == len(set(members)) == 2 + 1 + len(lib.kernels)
-    # the specialized kernels the optimizer kept out of line carry their model's prefix
+    # the specialized kernels (not inlined in a debug build) carry their model's prefix
     symbols = subprocess.run(["nm", str(build / f"lib{lib.name}.a")], capture_output=True,
                              text=True, check=True).stdout
     assert re.search(r"kws_a_spec\d+_", symbols) and re.search(r"kws_b_spec\d+_", symbols)
@@ -288,14 +288,13 @@ def test_models_sharing_kernels_link_with_their_kernels_compiled_once(
 
 
 @pytest.mark.slow
-def test_streaming_model_continues_across_invocations_and_resets(tmp_path: Path) -> None:
+def test_streaming_model_continues_across_invocations_and_resets(
+    stateful_models: dict[str, bytes], tmp_path: Path
+) -> None:
     """A stateful model (resource variables, made by the TF converter): the exported library's
     stream equals TFLM's over consecutive vectors; the example resets before its sample."""
-    from stategen import convert_isolated
-    from test_state import CASES
-
     model = tmp_path / "stream.tflite"
-    model.write_bytes(convert_isolated({"accumulate": CASES["accumulate"]})["accumulate"])
+    model.write_bytes(stateful_models["two_states"])
     exported = export_cmake([model], get_board("mps2-an386"), tmp_path / "pkg")
     lib = exported.library
     assert lib.models[0].manifest["stateful"]
@@ -599,6 +598,8 @@ def test_boards_without_the_sdk_are_refused(zoo: Path, tmp_path: Path) -> None:
     model = [zoo / "mlperf_ad01_int8.tflite"]
     with pytest.raises(ExportError, match="no Arduino core is known for board mps2-an386"):
         export_arduino(model, get_board("mps2-an386"), tmp_path / "a")
+    with pytest.raises(ExportError, match="library name 'mcuforge' is also the name of a"):
+        export_arduino(model, get_board("nrf52840-dk"), tmp_path / "a", library="mcuforge")
     with pytest.raises(ExportError, match="nrf52840-dk .*is not an ESP32"):
         export_espidf(model, get_board("nrf52840-dk"), tmp_path / "b")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

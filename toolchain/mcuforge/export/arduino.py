@@ -66,10 +66,12 @@ def export_arduino(
     lib = compile_library(models, board, names=names, library=library,
                           arena_section=arena_section, weights_section=weights_section,
                           reserved=("mcuforge_sample",), progress=progress)
-    if lib.name in lib.prefixes:
+    # src/<library>.h sits beside the models' and the runtime's headers
+    taken = {Path(f.path).stem for f in lib.files if "/" not in f.path} | {"mcuforge_sample"}
+    if lib.name in taken:
         raise ExportError(
-            f"library name '{lib.name}' is also a model's name: its header {lib.name}.h would "
-            "be written twice; choose another with --library"
+            f"library name '{lib.name}' is also the name of a header in src/ ({lib.name}.h, "
+            "a model's or the runtime's): choose another with --library"
         )
     writer.clear_previous()
     writer.put_library(lib, _flat)
