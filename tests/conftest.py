@@ -27,3 +27,13 @@ def need_tools(*tools: str) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
         pytest.fail(f"missing {', '.join(missing)}: run `make setup`")
+
+
+@pytest.fixture(scope="session")
+def stateful_models() -> dict[str, bytes]:
+    """test_state.CASES converted by the TF converter once per session (it is slow), for every
+    module that needs a stateful model."""
+    from stategen import convert_isolated
+    from test_state import CASES
+
+    return convert_isolated(CASES)

@@ -13,7 +13,6 @@ from mcuforge.model import parse_model
 from mcuforge.reference import Reference
 from mcuforge.target.host import HostModel
 from mcuforge.vectors import random_vectors
-from stategen import convert_isolated
 
 
 def _accumulate(x, v):  # type: ignore[no-untyped-def]
@@ -73,9 +72,9 @@ def stream_mismatches(model: bytes, tmp_path: Path, *, steps: int, reset_at: int
     return bad, compiled.manifest
 
 
-@pytest.fixture(scope="module")
-def models() -> dict[str, bytes]:
-    return convert_isolated(CASES)
+@pytest.fixture
+def models(stateful_models: dict[str, bytes]) -> dict[str, bytes]:
+    return stateful_models
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -17,6 +17,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MCUFORGE_MAX_DIMS 6
 
 /* Element types use TFLite's TensorType codes. */
@@ -64,5 +68,9 @@ extern const uint32_t mcuforge_num_models;
 /* Called after each step with its index when the build defines MCUFORGE_PROFILE; the firmware
  * records the instruction counter there. */
 void mcuforge_step_hook(uint32_t step);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

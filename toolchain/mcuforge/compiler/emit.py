@@ -150,7 +150,9 @@ def emit_model(
         function = call.kernel
         if call.spec is not None and not elided:
             key = (call.spec_macro, c_literal(call.spec))
-            function = specs.setdefault(key, f"mf_spec{len(specs)}_{call.source}")
+            # Static, so models never clash at link time; the prefix tells them apart in
+            # map files, profiles and debuggers.
+            function = specs.setdefault(key, f"{p}_spec{len(specs)}_{call.source}")
         cargs: list[str] = []
         if call.kernel and not elided:
             extra_consts.extend(call.consts)
