@@ -24,9 +24,10 @@ _INPUT, _OUTPUT, _DEBUG = 0, 1, 2
 
 def build_host_library(
     models: CompiledModel | list[CompiledModel], directory: Path, *, cc: str = "cc",
-    extra_flags: tuple[str, ...] = (),
+    extra_flags: tuple[str, ...] = (), extra_sources: tuple[Path, ...] = (),
 ) -> Path:
-    """Compile the models' C with their kernels into ``libmodel.so`` in ``directory``."""
+    """Compile the models' C with their kernels (and ``extra_sources``) into ``libmodel.so`` in
+    ``directory``."""
     if shutil.which(cc) is None:
         raise ToolchainMissing(f"host C compiler '{cc}' not found: install gcc (apt install gcc)")
     models = models if isinstance(models, list) else [models]
@@ -35,6 +36,7 @@ def build_host_library(
     sources += [write_model_table(models, directory), fw / "platform" / "host" / "host_api.c"]
     kernels = sorted({k for m in models for k in m.kernel_sources})
     sources += [fw / "runtime" / "kernels" / f"{name}.c" for name in kernels]
+    sources += list(extra_sources)
     lib = directory / "libmodel.so"
     cmd = [
         cc,
