@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -65,10 +66,22 @@ _STAGE_BODY = """    int32_t sum = 0;
 
 @dataclass
 class SynthModel:
-    """Looks like a CompiledModel to the host library builder."""
+    """Looks like a CompiledModel to the host library builder and to build_image."""
 
     prefix: str
     source: str
+
+    @property
+    def manifest(self) -> dict:
+        return {"weights_bytes": 0, "macs": 0, "data_symbols": [], "model": self.prefix}
+
+    @property
+    def plan(self) -> SimpleNamespace:
+        return SimpleNamespace(arena_bytes=0, state=SimpleNamespace(bytes=0))
+
+    @property
+    def graph(self) -> SimpleNamespace:
+        return SimpleNamespace(name=self.prefix)
 
     @property
     def kernel_sources(self) -> list[str]:
