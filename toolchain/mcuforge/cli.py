@@ -191,7 +191,8 @@ def _build_pipeline(path: Path, board: str, out_dir: Path, as_json: bool, quiet:
 @click.option("--mic", is_flag=True, help="Record the host microphone (needs sounddevice).")
 @click.option("--seconds", default=10.0, show_default=True, help="With --mic: how long.")
 @click.option("--emulator", default="qemu", show_default=True,
-              type=click.Choice(["qemu", "renode"]), help="Emulator to boot the image in.")
+              type=click.Choice(["qemu", "renode", "host"]),
+              help="Emulator to boot the image in; host runs the same C built for this machine.")
 @click.option("--port", help="A board's serial port (its firmware flashed from mcuforge build).")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the firmware here (default: a temporary directory).")

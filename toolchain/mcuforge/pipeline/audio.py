@@ -46,6 +46,8 @@ def _read_wav(path: Path) -> tuple[np.ndarray, int, str]:
         rate, data = wavfile.read(str(path))
     except (ValueError, OSError) as exc:
         raise AudioError(f"{path}: cannot read the WAV data ({exc})") from None
+    if data.size == 0:
+        raise AudioError(f"{path}: the file holds no samples")
     data = data.reshape(len(data), -1)
     kind = data.dtype
     if kind == np.int16:
@@ -80,8 +82,6 @@ def to_int16(x: np.ndarray) -> np.ndarray:
 def load_wav(path: Path, sample_rate: int = 16000, channels: int = 1) -> Audio:
     """The file as int16 at ``sample_rate`` with ``channels``; conversions are listed."""
     x, rate, note = _read_wav(Path(path))
-    if len(x) == 0:
-        raise AudioError(f"{path}: the file holds no samples")
     notes = [note] if note else []
     if x.shape[1] != channels:
         if channels != 1:

@@ -96,6 +96,7 @@ class ListenReport:
     sample_rate: int
     hop_ms: float
     frames: int
+    outputs: int  # model outputs computed (and compared)
     events: list[Event]
     reference_events: list[Event]
     divergence: Divergence | None
@@ -172,6 +173,19 @@ def _connect(board: Board, elf: Path, emulator: str, port: str | None) -> Iterat
         yield device
 
 
+def _stream(session: PipelineSession, audio: Audio, on_event: Any) -> PipelineSession:
+    session.check()
+    session.reset()
+    seen, step = 0, 16 * session.layout.hop
+    for at in range(0, len(audio.samples), step):
+        session.push(audio.samples[at : at + step])
+        for e in session.events[seen:]:
+            if on_event is not None:
+                on_event(e)
+        seen = len(session.events)
+    return session
+
+
 def listen(layout: PipelineLayout, board: Board, audio: Audio, *, emulator: str = "qemu",
            port: str | None = None, build_dir: Path | None = None,
            progress: Progress | None = None, on_event: Any = None) -> ListenReport:
@@ -182,32 +196,35 @@ def listen(layout: PipelineLayout, board: Board, audio: Audio, *, emulator: str 
     spec = layout.spec
     say(f"running the reference pipeline (TFLM) over {audio.seconds:.2f} s of audio")
     reference = run_reference(layout, audio.samples)
+    build: PipelineBuild | None = None
     with tempfile.TemporaryDirectory(prefix="mcuforge-listen-") as tmp:
-        build: PipelineBuild = build_pipeline(layout, board, build_dir or Path(tmp),
-                                              progress=progress)
-        where = f"port {port}" if port or not board.emulated else emulator
-        say(f"booting {board.name} ({where}) and streaming {len(audio.samples)} samples")
-        with _connect(board, build.build.elf, emulator, port) as device:
-            session = PipelineSession(device, layout)
-            session.check()
-            session.reset()
-            hop = layout.hop
-            seen = 0
-            for at in range(0, len(audio.samples), 16 * hop):
-                session.push(audio.samples[at : at + 16 * hop])
-                for e in session.events[seen:]:
-                    if on_event is not None:
-                        on_event(e)
-                seen = len(session.events)
-    counter = "instructions" if board.emulated and port is None else "cycles"
+        out = build_dir or Path(tmp)
+        if emulator == "host":
+            from mcuforge.pipeline.host import host_pipeline
+
+            say(f"compiling the pipeline for this machine ({', '.join(board.cpu.kernels)})")
+            out.mkdir(parents=True, exist_ok=True)
+            session = _stream(PipelineSession(host_pipeline(layout, out, board.cpu.kernels),
+                                              layout), audio, on_event)
+            where = "host"
+        else:
+            build = build_pipeline(layout, board, out, progress=progress)
+            where = f"port {port}" if port or not board.emulated else emulator
+            say(f"booting {board.name} ({where}) and streaming {len(audio.samples)} samples")
+            with _connect(board, build.build.elf, emulator, port) as device:
+                session = _stream(PipelineSession(device, layout), audio, on_event)
+    counter = ("none" if build is None else
+               "instructions" if board.emulated and port is None else "cycles")
     report = ListenReport(
         pipeline=spec.name, board=board.name, emulator=where, audio_seconds=audio.seconds,
         conversions=audio.conversions, sample_rate=spec.sample_rate, hop_ms=spec.hop_ms,
-        frames=len(session.frames), events=session.events, reference_events=reference.events,
+        frames=len(session.frames), outputs=sum(len(f.stages) for f in session.frames),
+        events=session.events, reference_events=reference.events,
         divergence=compare(layout, session.frames, session.events, reference), counter=counter,
-        clock_hz=board.clock_hz, ram=build.ram.to_dict(), flash_bytes=build.build.size.flash_bytes,
+        clock_hz=board.clock_hz, ram=build.ram.to_dict() if build else {},
+        flash_bytes=build.build.size.flash_bytes if build else 0,
         esphome_arena={m.name: m.esphome_arena for m in spec.models if m.esphome_arena},
-        **costs(layout, session.frames))
+        **(costs(layout, session.frames) if build else {}))
     report.seconds = round(time.monotonic() - start, 2)
     return report
 
@@ -223,12 +240,11 @@ def format_report(report: ListenReport, layout: PipelineLayout) -> str:
         lines.append(f"  {e.seconds(rate):8.3f} s  {e.model}: '{e.label}'  mean score {e.mean}"
                      f"/255 (max {e.max})")
     if report.divergence is None:
-        outputs = sum(s.invocations for s in report.stages)
         lines.append(f"bit-exact with the TFLM reference pipeline: {report.frames} feature "
-                     f"frames, {outputs} model outputs, {len(report.events)} events")
+                     f"frames, {report.outputs} model outputs, {len(report.events)} events")
     else:
         lines.append(f"DIFFERS from the TFLM reference pipeline: {report.divergence.describe()}")
-    if report.frontend is not None:
+    if report.frontend is not None and report.counter != "none":
         unit = report.counter
         parts = [f"front end {report.frontend.median:,}"]
         parts += [f"{s.name} {s.median:,} per run ({s.per_hop:,.0f} per hop)"
@@ -240,6 +256,8 @@ def format_report(report: ListenReport, layout: PipelineLayout) -> str:
             f"{report.hop_mean:,.0f} = {100 * report.cpu_share:.1f} % of {report.board}'s "
             f"{report.clock_hz / 1e6:g} MHz core at one {unit[:-1]} per cycle")
     ram = report.ram
+    if not ram:
+        return "\n".join(lines)
     states = ", ".join(f"{k} {v:,}" for k, v in ram["model_state"].items())
     lines.append(
         f"RAM: arena {ram['arena']:,} B (shared), state: front end {ram['frontend_state']:,}, "
