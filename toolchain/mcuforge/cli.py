@@ -212,8 +212,10 @@ def listen_cmd(pipeline: Path, board: str, wav: Path | None, mic: bool, seconds:
       mcuforge listen models/pipelines/okay_nabu.toml --board mps2-an386 --wav speech.wav
       mcuforge listen mww_okay_nabu.json --board mps2-an386 --wav speech.wav --json
     """
+    import numpy as np
+
     from mcuforge.pipeline import open_pipeline
-    from mcuforge.pipeline.audio import load_wav, record_microphone
+    from mcuforge.pipeline.audio import Audio, load_wav, microphone
     from mcuforge.pipeline.listen import format_report, listen
 
     if (wav is None) == (not mic):
@@ -221,16 +223,25 @@ def listen_cmd(pipeline: Path, board: str, wav: Path | None, mic: bool, seconds:
     layout = open_pipeline(pipeline)
     spec = layout.spec
     say = _progress(quiet or as_json)
+    live = None
     if mic:
-        audio = record_microphone(seconds, spec.sample_rate, spec.channels)
+        name, live = microphone(seconds, spec.sample_rate, spec.channels)
+        audio = Audio(np.zeros((0, spec.channels), dtype=np.int16), spec.sample_rate,
+                      [f"{seconds:g} s from the microphone '{name}'"])
     else:
         assert wav is not None
         audio = load_wav(wav, spec.sample_rate, spec.channels)
     for note in audio.conversions:
         if say is not None:
             say(note)
+
+    def show(event: Any) -> None:  # live: as the device reports them
+        if mic and not as_json and not event.blocked:
+            click.echo(f"  {event.seconds(spec.sample_rate):8.3f} s  detected {event.model}: "
+                       f"'{event.label}' (mean score {event.mean}/255)")
+
     report = listen(layout, _board(board), audio, emulator=emulator, port=port,
-                    build_dir=build_dir, progress=say)
+                    build_dir=build_dir, progress=say, on_event=show, live=live)
     if as_json:
         _emit_json(report.to_dict())
     else:

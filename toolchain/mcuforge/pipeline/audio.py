@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from math import gcd
 from pathlib import Path
@@ -94,27 +95,46 @@ def load_wav(path: Path, sample_rate: int = 16000, channels: int = 1) -> Audio:
     return Audio(to_int16(x), sample_rate, notes)
 
 
-def record_microphone(seconds: float, sample_rate: int = 16000, channels: int = 1) -> Audio:
-    """``seconds`` of audio from the host's default input device (``sounddevice``)."""
+def _sounddevice():  # type: ignore[no-untyped-def]
     try:
         import sounddevice
     except ImportError:
         raise AudioError(
             "--mic needs the Python package sounddevice: pip install sounddevice") from None
-    except OSError as exc:  # the package imports PortAudio at import time
+    except OSError as exc:  # the package loads PortAudio when it is imported
         raise AudioError(
             f"--mic needs the PortAudio library, which sounddevice could not load ({exc}): "
             "apt install libportaudio2 (Debian/Ubuntu), brew install portaudio (macOS)") from None
+    return sounddevice
+
+
+def microphone(seconds: float, sample_rate: int = 16000, channels: int = 1,
+               block: int = 1600) -> tuple[str, Iterator[np.ndarray]]:
+    """The default input device's name and its samples (int16 [block, channels] blocks) as
+    they are recorded, for ``seconds``."""
+    sd = _sounddevice()
     try:
-        device = sounddevice.query_devices(kind="input")
+        device = sd.query_devices(kind="input")
     except Exception as exc:  # sounddevice raises PortAudioError or ValueError here
         raise AudioError(f"--mic: no audio input device found ({exc}); plug in a microphone or "
                          "stream a file with --wav") from None
-    try:
-        data = sounddevice.rec(int(seconds * sample_rate), samplerate=sample_rate,
-                               channels=channels, dtype="int16")
-        sounddevice.wait()
-    except Exception as exc:
-        raise AudioError(f"--mic: recording from '{device.get('name')}' failed: {exc}") from None
-    return Audio(np.asarray(data, dtype=np.int16).reshape(-1, channels), sample_rate,
-                 [f"recorded {seconds:g} s from '{device.get('name')}'"])
+    name = str(device.get("name", "?"))
+
+    def blocks() -> Iterator[np.ndarray]:
+        try:
+            with sd.InputStream(samplerate=sample_rate, channels=channels, dtype="int16",
+                                blocksize=block) as stream:
+                for _ in range(max(1, round(seconds * sample_rate / block))):
+                    data, _overflowed = stream.read(block)
+                    yield np.asarray(data, dtype=np.int16).reshape(-1, channels)
+        except sd.PortAudioError as exc:
+            raise AudioError(f"--mic: recording from '{name}' failed: {exc}") from None
+
+    return name, blocks()
+
+
+def record_microphone(seconds: float, sample_rate: int = 16000, channels: int = 1) -> Audio:
+    """``seconds`` of audio from the default input device, all at once."""
+    name, blocks = microphone(seconds, sample_rate, channels)
+    return Audio(np.concatenate(list(blocks)), sample_rate,
+                 [f"recorded {seconds:g} s from '{name}'"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -173,12 +173,14 @@ def _connect(board: Board, elf: Path, emulator: str, port: str | None) -> Iterat
         yield device
 
 
-def _stream(session: PipelineSession, audio: Audio, on_event: Any) -> PipelineSession:
+def _stream(session: PipelineSession, blocks: Iterable[np.ndarray], on_event: Any,
+            recorded: list[np.ndarray]) -> PipelineSession:
     session.check()
     session.reset()
-    seen, step = 0, 16 * session.layout.hop
-    for at in range(0, len(audio.samples), step):
-        session.push(audio.samples[at : at + step])
+    seen = 0
+    for block in blocks:
+        recorded.append(block)
+        session.push(block)
         for e in session.events[seen:]:
             if on_event is not None:
                 on_event(e)
@@ -188,14 +190,19 @@ def _stream(session: PipelineSession, audio: Audio, on_event: Any) -> PipelineSe
 
 def listen(layout: PipelineLayout, board: Board, audio: Audio, *, emulator: str = "qemu",
            port: str | None = None, build_dir: Path | None = None,
-           progress: Progress | None = None, on_event: Any = None) -> ListenReport:
+           progress: Progress | None = None, on_event: Any = None,
+           live: Iterable[np.ndarray] | None = None) -> ListenReport:
     """Build, boot, stream ``audio`` and compare with the reference; ``on_event(event)`` is
-    called for each detection as it arrives."""
+    called for each detection as it arrives. With ``live`` (blocks of samples, e.g. from a
+    microphone) those are streamed as they come and ``audio`` only names them (its samples are
+    ignored); the reference then runs over what was streamed."""
     say = progress or (lambda _msg: None)
     start = time.monotonic()
     spec = layout.spec
-    say(f"running the reference pipeline (TFLM) over {audio.seconds:.2f} s of audio")
-    reference = run_reference(layout, audio.samples)
+    step = 16 * layout.hop
+    blocks = live if live is not None else (
+        audio.samples[at : at + step] for at in range(0, len(audio.samples), step))
+    recorded: list[np.ndarray] = []
     build: PipelineBuild | None = None
     with tempfile.TemporaryDirectory(prefix="mcuforge-listen-") as tmp:
         out = build_dir or Path(tmp)
@@ -205,18 +212,23 @@ def listen(layout: PipelineLayout, board: Board, audio: Audio, *, emulator: str 
             say(f"compiling the pipeline for this machine ({', '.join(board.cpu.kernels)})")
             out.mkdir(parents=True, exist_ok=True)
             session = _stream(PipelineSession(host_pipeline(layout, out, board.cpu.kernels),
-                                              layout), audio, on_event)
+                                              layout), blocks, on_event, recorded)
             where = "host"
         else:
             build = build_pipeline(layout, board, out, progress=progress)
             where = f"port {port}" if port or not board.emulated else emulator
-            say(f"booting {board.name} ({where}) and streaming {len(audio.samples)} samples")
+            say(f"booting {board.name} ({where}) and streaming the audio")
             with _connect(board, build.build.elf, emulator, port) as device:
-                session = _stream(PipelineSession(device, layout), audio, on_event)
+                session = _stream(PipelineSession(device, layout), blocks, on_event, recorded)
+    samples = (np.concatenate(recorded) if recorded
+               else np.zeros((0, spec.channels), dtype=np.int16))
+    seconds = len(samples) / spec.sample_rate
+    say(f"running the reference pipeline (TFLM) over {seconds:.2f} s of audio")
+    reference = run_reference(layout, samples)
     counter = ("none" if build is None else
                "instructions" if board.emulated and port is None else "cycles")
     report = ListenReport(
-        pipeline=spec.name, board=board.name, emulator=where, audio_seconds=audio.seconds,
+        pipeline=spec.name, board=board.name, emulator=where, audio_seconds=seconds,
         conversions=audio.conversions, sample_rate=spec.sample_rate, hop_ms=spec.hop_ms,
         frames=len(session.frames), outputs=sum(len(f.stages) for f in session.frames),
         events=session.events, reference_events=reference.events,
