@@ -5,12 +5,14 @@ test_pipeline_listen.py."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mcuforge import resources
+from mcuforge.boards import get_board
 from mcuforge.build import build_image
 from mcuforge.pipeline import codegen
 from mcuforge.pipeline.firmware import pipeline_sources
@@ -31,15 +33,19 @@ def _gated_pipeline(seed: int):  # type: ignore[no-untyped-def]
             return rng, layout, models, stream
 
 
-def test_synthetic_pipeline_on_qemu_is_exact(an386, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    rng, layout, models, stream = _gated_pipeline(31)
-    gen = tmp_path / "generated"
+def _build(layout, models, board, directory: Path):  # type: ignore[no-untyped-def]
+    gen = directory / "generated"
     codegen.write_config(layout, 16, gen)
-    build = build_image(
-        models, an386, tmp_path, arena_bytes=16,
+    return build_image(
+        models, board, directory, arena_bytes=16,
         generated={n: (gen / n).read_text() for n in ("pipeline_config.c", "pipeline_config.h")},
         extra_include_dirs=(resources.firmware_dir() / "app" / "pipeline",),
         extra_sources=pipeline_sources())
+
+
+def test_synthetic_pipeline_on_qemu_is_exact(an386, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rng, layout, models, stream = _gated_pipeline(31)
+    build = _build(layout, models, an386, tmp_path)
     audio = _audio(rng, 3000, layout.spec.channels)
     stream.feed(audio)
     with open_target(an386, build.elf) as device:
@@ -58,3 +64,21 @@ def test_synthetic_pipeline_on_qemu_is_exact(an386, tmp_path: Path) -> None:  # 
         assert all(f.features is None for f in session.frames)
         assert session.events == stream.trace.events
         assert compare(layout, session.frames, session.events, stream.trace) is None
+
+
+@pytest.mark.renode
+@pytest.mark.skipif(shutil.which("renode") is None, reason="Renode not installed (not on PyPI, "
+                    "Debian or npm; get it from https://renode.io)")
+def test_synthetic_pipeline_on_renode_is_exact(tmp_path: Path) -> None:
+    board = get_board("stm32f4-discovery")
+    rng, layout, models, stream = _gated_pipeline(8)
+    build = _build(layout, models, board, tmp_path)
+    audio = _audio(rng, 1500, layout.spec.channels)
+    stream.feed(audio)
+    with open_target(board, build.elf, "renode") as device:
+        session = PipelineSession(device, layout)
+        session.check()
+        session.reset(TRACE_FULL)
+        session.push(audio)
+    assert compare(layout, session.frames, session.events, stream.trace) is None
+    assert session.events and all(f.total > 0 for f in session.frames)
