@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mcuforge.errors import PipelineError
@@ -174,3 +176,48 @@ detect = ["yes", "no"]
     assert [f for f in range(80) if kws.runs_on(f)] == [48, 58, 68, 78]
     assert [(d.element, d.label, d.refractory) for d in layout.detectors] == [
         (2, "yes", 51), (3, "no", 51)]  # 505 ms at 10 ms per frame, rounded up
+
+
+GRAPH_HEAD = """
+[frontend]
+window_ms = 30
+hop_ms = 10
+[frontend.graph]
+{params}
+[[model]]
+esphome = "{zoo}/mww_okay_nabu.json"
+"""
+
+
+def test_front_end_written_from_parameters(zoo: Path, tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(GRAPH_HEAD.format(zoo=zoo, params="channels = 40"))
+    if importlib.util.find_spec("mcuforge.frontend_graph") is None:
+        with pytest.raises(PipelineError, match="needs mcuforge.frontend_graph"):
+            open_pipeline(path)
+        return
+    from mcuforge.pipeline.reference import run_reference
+    from test_pipeline_reference import speech
+
+    written = open_pipeline(path)
+    assert written.frame_bytes == 40 and written.spec.frontend.data is not None
+    # With micro_speech's parameters the written graph computes TFLM's published front end.
+    audio = speech(tmp_path, "okay nabu")[:12000]
+    published = open_pipeline(zoo / "mww_okay_nabu.json")
+    for a, b in zip(run_reference(written, audio).frames, run_reference(published, audio).frames,
+                    strict=True):
+        assert np.array_equal(a.features, b.features)
+    path.write_text(GRAPH_HEAD.format(zoo=zoo, params="colour = 1"))
+    with pytest.raises(PipelineError, match="colour"):
+        open_pipeline(path)
+
+
+def test_front_end_parameter_errors(zoo: Path, tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(GRAPH_HEAD.format(zoo=zoo, params="sample_rate = 8000"))
+    with pytest.raises(PipelineError, match="'sample_rate' comes from the pipeline|needs mcuforge"):
+        open_pipeline(path)
+    path.write_text(GRAPH_HEAD.format(zoo=zoo, params="").replace(
+        "hop_ms = 10", f"hop_ms = 10\nmodel = '{zoo}/audio_preprocessor_int8.tflite'"))
+    with pytest.raises(PipelineError, match="exactly one of them"):
+        open_pipeline(path)

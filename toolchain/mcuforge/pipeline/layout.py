@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from mcuforge.compiler.emit import c_identifier
 from mcuforge.errors import PipelineError
-from mcuforge.model import read_model
+from mcuforge.model import parse_model, read_model
 from mcuforge.model.ir import Graph
 from mcuforge.pipeline.spec import ModelSpec, PipelineSpec
 
@@ -109,7 +109,8 @@ def _output(graph: Graph) -> tuple[str, int, int]:
 def resolve(spec: PipelineSpec) -> PipelineLayout:
     """Read the front end and the models and check that they fit together."""
     fe = spec.frontend
-    fe_graph = read_model(fe.path)
+    fe_graph = (parse_model(fe.data, name=fe.path.stem) if fe.data is not None
+                else read_model(fe.path))
     dtype, nbytes, shape = _input(fe_graph, f"front end {fe.path.name}")
     want = fe.window * spec.channels
     if dtype != "int16" or nbytes != 2 * want:

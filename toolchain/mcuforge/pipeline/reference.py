@@ -119,7 +119,8 @@ def _tflm_stage(path: object, graph: object) -> Stage:
 def reference_stream(layout: PipelineLayout) -> Stream:
     """A :class:`Stream` whose stages are the TFLM interpreter running the pipeline's files."""
     spec = layout.spec
-    frontend = _tflm_stage(spec.frontend.path, layout.frontend_graph)
+    fe = spec.frontend
+    frontend = _tflm_stage(fe.data if fe.data is not None else fe.path, layout.frontend_graph)
     models = [_tflm_stage(m.path, g) for m, g in zip(spec.models, layout.stage_graphs,
                                                       strict=True)]
     return Stream(layout, frontend, models)

@@ -12,10 +12,11 @@ files; :mod:`mcuforge.pipeline.layout` checks them against the models' tensors.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class FrontendSpec:
     path: Path
     window: int  # samples per frame (per channel)
     hop: int  # samples between frames
+    #: The .tflite bytes when mcuforge.frontend_graph wrote the graph (``path`` only names it).
+    data: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -209,21 +212,28 @@ def _manifest_model(path: Path, top: _Table) -> Path:
 
 
 def _manifest_pipeline(path: Path) -> PipelineSpec:
+    """A manifest alone: ESPHome's front end settings (16 kHz mono, 30 ms windows every
+    feature_step_size) on TFLM's preprocessor graph from the manifest's folder, or else on the
+    same graph written by mcuforge.frontend_graph (its defaults are ESPHome's microfrontend
+    settings)."""
     manifest = read_esphome_manifest(path)
-    frontend = path.parent / DEFAULT_FRONTEND
-    if not frontend.is_file():
-        raise PipelineError(
-            f"{path}: an ESPHome manifest names no front end; mcuforge uses TFLM's "
-            f"{DEFAULT_FRONTEND} (tensorflow/tflite-micro, examples/micro_speech/models) from "
-            f"the manifest's folder {path.parent}, and it is not there. Put it there, or write "
-            "a pipeline file with a [frontend] table (docs/pipeline.md)")
     rate = 16000
-    spec = PipelineSpec(
-        name=manifest.model_spec().name, path=path, sample_rate=rate, channels=1,
-        frontend=FrontendSpec(frontend, ESPHOME_WINDOW_MS * rate // 1000,
-                              manifest.feature_step_size * rate // 1000),
-        models=(manifest.model_spec(),))
-    return spec
+    window = ESPHOME_WINDOW_MS * rate // 1000
+    hop = manifest.feature_step_size * rate // 1000
+    file = path.parent / DEFAULT_FRONTEND
+    if file.is_file():
+        frontend = FrontendSpec(file, window, hop)
+    else:
+        try:
+            frontend = written_frontend({}, rate, window, hop, str(path))
+        except PipelineError:
+            raise PipelineError(
+                f"{path}: an ESPHome manifest names no front end; mcuforge uses TFLM's "
+                f"{DEFAULT_FRONTEND} (tensorflow/tflite-micro, examples/micro_speech/models) "
+                f"from the manifest's folder {path.parent}, and it is not there. Put it there, "
+                "or write a pipeline file with a [frontend] table (docs/pipeline.md)") from None
+    return PipelineSpec(name=manifest.model_spec().name, path=path, sample_rate=rate,
+                        channels=1, frontend=frontend, models=(manifest.model_spec(),))
 
 
 # ---- pipeline TOML files -------------------------------------------------------------------
@@ -276,12 +286,44 @@ def _samples(table: _Table, key: str, rate: int) -> int:
 
 
 def _frontend(table: _Table, path: Path, rate: int) -> FrontendSpec:
-    table.only({"model", "window", "window_ms", "hop", "hop_ms"})
+    table.only({"model", "graph", "window", "window_ms", "hop", "hop_ms"})
+    window, hop = _samples(table, "window", rate), _samples(table, "hop", rate)
+    if ("model" in table.data) == ("graph" in table.data):
+        raise PipelineError(f"{table.where}: give the front end as 'model' (a .tflite file) or "
+                            "as a [frontend.graph] table of parameters, exactly one of them")
+    if "graph" in table.data:
+        params = dict(table.get("graph", dict))
+        return written_frontend(params, rate, window, hop, f"{table.where} [graph]")
     model = _relative(path, table.get("model", str))
     if not model.is_file():
         raise PipelineError(f"{table.where}: model file {model} does not exist")
-    window, hop = _samples(table, "window", rate), _samples(table, "hop", rate)
     return FrontendSpec(model, window, hop)
+
+
+def written_frontend(params: dict[str, Any], rate: int, window: int, hop: int,
+                     where: str) -> FrontendSpec:
+    """A front end written by :mod:`mcuforge.frontend_graph` (TFLM's signal-library ops) from
+    its parameters; the window and rate come from the pipeline."""
+    try:
+        from mcuforge.frontend_graph import FrontEndParams, write_frontend
+    except ImportError:
+        raise PipelineError(f"{where}: writing a front end graph needs mcuforge.frontend_graph, "
+                            "which this mcuforge lacks; give [frontend] model = a .tflite "
+                            "file instead") from None
+    for key in ("sample_rate", "window_ms", "hop_ms"):
+        if key in params:
+            raise PipelineError(f"{where}: '{key}' comes from the pipeline ([source], "
+                                "[frontend]), not from the graph's parameters")
+    try:
+        p = FrontEndParams(sample_rate=rate, window_ms=1000 * window / rate,
+                           hop_ms=1000 * hop / rate, **params)
+        data = write_frontend(p)
+    except TypeError as exc:
+        raise PipelineError(f"{where}: {exc}") from None
+    except ValueError as exc:
+        raise PipelineError(f"{where}: {exc}") from None
+    name = Path(f"frontend_graph_{hashlib.sha256(data).hexdigest()[:8]}.tflite")
+    return FrontendSpec(name, window, hop, data)
 
 
 def _model(table: _Table, path: Path, frontend: FrontendSpec, rate: int) -> ModelSpec:
