@@ -9,6 +9,7 @@
 #include "mcuforge.h"
 #include "mcuforge_models.h"
 #include "platform.h"
+#include "server.h"
 
 #ifndef MF_BUILD_ID
 #define MF_BUILD_ID "unknown"
@@ -71,6 +72,25 @@ static void reply(uint8_t cmd, uint8_t seq, uint8_t status, size_t data_len) {
     payload_out()[0] = status;
     send_frame((uint8_t)(cmd | MF_CMD_RESPONSE), seq, 1u + data_len);
 }
+
+uint8_t *mf_server_payload(void) { return payload_out(); }
+
+void mf_server_reply(uint8_t cmd, uint8_t seq, uint8_t status, size_t data_len) {
+    reply(cmd, seq, status, data_len);
+}
+
+void mf_server_event(uint8_t code, size_t len) { send_frame(code, 0u, len); }
+
+__attribute__((weak)) int mcuforge_extension(uint8_t cmd, uint8_t seq, const uint8_t *in,
+                                             size_t len) {
+    (void)cmd;
+    (void)seq;
+    (void)in;
+    (void)len;
+    return 0;
+}
+
+__attribute__((weak)) void mcuforge_background(void) {}
 
 static void nak(uint8_t reason, uint8_t seq, uint8_t code) {
     payload_out()[0] = reason;
@@ -357,7 +377,9 @@ static void dispatch(uint8_t cmd, uint8_t seq, const uint8_t *in, size_t len) {
         cmd_select_model(seq, in, len);
         break;
     default:
-        reply(cmd, seq, MF_STATUS_UNKNOWN_COMMAND, 0u);
+        if (!mcuforge_extension(cmd, seq, in, len)) {
+            reply(cmd, seq, MF_STATUS_UNKNOWN_COMMAND, 0u);
+        }
         break;
     }
 }
@@ -423,6 +445,7 @@ void mcuforge_serve(void) {
                 feed(chunk[i]);
             }
         }
+        mcuforge_background();
         platform_idle();
     }
 }

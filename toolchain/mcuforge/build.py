@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,8 @@ class BuildResult:
     size: SizeReport
     debug: bool = False
     profile: bool = False
+    #: Every model linked into the image, in table order (``compiled`` is the first).
+    models: list[CompiledModel] = field(default_factory=list)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -110,7 +112,7 @@ class BuildResult:
             "elf": str(self.elf),
             "bin": str(self.bin),
             "hex": str(self.hex),
-            "macs": self.manifest["macs"],
+            "macs": sum(m.manifest["macs"] for m in self.models or [self.compiled]),
             "debug": self.debug,
             "profile": self.profile,
             **self.size.to_dict(),
@@ -181,14 +183,17 @@ def kernel_source(name: str) -> Path:
     return path
 
 
-def firmware_sources(board: Board, compiled: CompiledModel, gen_dir: Path) -> list[Path]:
+def firmware_sources(board: Board, compiled: CompiledModel | list[CompiledModel],
+                     gen_dir: Path) -> list[Path]:
+    models = compiled if isinstance(compiled, list) else [compiled]
     fw = resources.firmware_dir()
     sources = sorted((fw / "app").glob("*.c"))
     sources += sorted((fw / "platform" / board.cpu.startup).glob("*.c"))
     if board.platform != board.cpu.startup:
         sources += sorted((fw / "platform" / board.platform).glob("*.c"))
-    sources += [kernel_source(k) for k in compiled.kernel_sources]
-    sources += [gen_dir / f"{compiled.prefix}.c", gen_dir / "mcuforge_models.c"]
+    kernels = sorted({k for m in models for k in m.kernel_sources})
+    sources += [kernel_source(k) for k in kernels]
+    sources += [gen_dir / f"{m.prefix}.c" for m in models] + [gen_dir / "mcuforge_models.c"]
     return sources
 
 
@@ -277,27 +282,68 @@ def build_firmware(
     the compile and link line (the self-test build for Renode suites uses them).
     """
     say = progress or (lambda _msg: None)
+    check_toolchain(board)
+    say(f"reading {model}")
+    graph = read_model(model)
+    families = kernels or board.cpu.kernels
+    compiled = compile_graph(graph, kernel_families=families, debug=debug)
+    return build_image(
+        [compiled], board, out_dir, debug=debug, profile=profile, opt=opt, progress=progress,
+        extra_defines=extra_defines, extra_sources=extra_sources, extra_ldflags=extra_ldflags)
+
+
+def check_toolchain(board: Board) -> None:
     tc = board.cpu.toolchain
     if not tc.native:
         raise ToolchainMissing(
             f"mcuforge cannot build for {board.name} ({board.cpu.arch}): {tc.install}"
         )
-    say(f"reading {model}")
-    graph = read_model(model)
-    families = kernels or board.cpu.kernels
-    compiled = compile_graph(graph, kernel_families=families, debug=debug)
-    weights = compiled.manifest["weights_bytes"]
-    check_budget(board, weights, compiled.plan.arena_bytes + board.stack_bytes, estimate=True)
+
+
+def build_image(
+    compiled: list[CompiledModel],
+    board: Board,
+    out_dir: Path,
+    *,
+    debug: bool = False,
+    profile: bool = False,
+    opt: str = "-O2",
+    progress: Progress | None = None,
+    arena_bytes: int | None = None,
+    generated: dict[str, str] | None = None,
+    extra_include_dirs: tuple[Path, ...] = (),
+    extra_defines: tuple[str, ...] = (),
+    extra_sources: tuple[Path, ...] = (),
+    extra_ldflags: tuple[str, ...] = (),
+) -> BuildResult:
+    """Link already compiled models (one or several, in table order) into a firmware image.
+
+    ``arena_bytes`` is the RAM of the models' arenas when they share one (default: the sum of
+    their own); ``generated`` holds more generated files for the ``generated/`` folder (their
+    ``.c`` files are compiled), ``extra_include_dirs`` more header folders.
+    """
+    say = progress or (lambda _msg: None)
+    check_toolchain(board)
+    tc = board.cpu.toolchain
+    first = compiled[0]
+    weights = sum(m.manifest["weights_bytes"] for m in compiled)
+    arena = arena_bytes if arena_bytes is not None else sum(m.plan.arena_bytes for m in compiled)
+    state = sum(m.plan.state.bytes for m in compiled)
+    check_budget(board, weights, arena + state + board.stack_bytes, estimate=True)
     cc = _tool(board, "gcc")
     objcopy = _tool(board, "objcopy")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     gen = out_dir / "generated"
-    compiled.write(gen)
-    write_model_table([compiled], gen)
-    (gen / "board_config.h").write_text(board_config_header(board, graph.name))
+    for m in compiled:
+        m.write(gen)
+    write_model_table(compiled, gen)
+    (gen / "board_config.h").write_text(board_config_header(board, first.graph.name))
     (gen / "protocol_codes.h").write_text(protocol.c_header())
     (gen / "link.ld").write_text(linker_script(board))
+    for name, text in (generated or {}).items():
+        (gen / name).write_text(text)
+    generated_sources = [gen / name for name in sorted(generated or {}) if name.endswith(".c")]
 
     elf = out_dir / "firmware.elf"
     cmd = [
@@ -318,8 +364,9 @@ def build_firmware(
         *(["-DMCUFORGE_PROFILE"] if profile else []),
         f'-DMF_BUILD_ID="{build_id(gen, board, opt)}"',
         *[f"-D{d}" for d in extra_defines],
-        *[f"-I{d}" for d in include_dirs(board, gen)],
+        *[f"-I{d}" for d in [*include_dirs(board, gen), *extra_include_dirs]],
         *map(str, firmware_sources(board, compiled, gen)),
+        *map(str, generated_sources),
         *map(str, extra_sources),
         "-nostartfiles",
         f"-T{gen / 'link.ld'}",
@@ -330,7 +377,8 @@ def build_firmware(
         "-o",
         str(elf),
     ]
-    say(f"compiling {len(compiled.calls)} steps for {board.name} ({board.cpu.name})")
+    steps = sum(len(m.calls) for m in compiled)
+    say(f"compiling {steps} steps for {board.name} ({board.cpu.name})")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     (out_dir / "build.log").write_text(" ".join(cmd) + "\n\n" + proc.stdout + proc.stderr)
     if proc.returncode != 0:
@@ -359,10 +407,10 @@ def build_firmware(
     for fmt, path in formats:
         subprocess.run([objcopy, "-O", fmt, str(elf), str(path)], check=True, capture_output=True)
     flash, ram = measure(elf, board)
-    params = symbol_bytes(elf, compiled.manifest.get("data_symbols", []))
-    size = SizeReport(flash, ram, weights, compiled.plan.arena_bytes, board.flash.size,
-                      board.ram.size, params)
-    result = BuildResult(out_dir, elf, bin_path, hex_path, board, compiled, size, debug, profile)
+    params = symbol_bytes(elf, [s for m in compiled for s in m.manifest.get("data_symbols", [])])
+    size = SizeReport(flash, ram, weights, arena, board.flash.size, board.ram.size, params)
+    result = BuildResult(out_dir, elf, bin_path, hex_path, board, first, size, debug, profile,
+                         models=list(compiled))
     (out_dir / "build.json").write_text(json.dumps(result.to_dict(), indent=1))
     check_budget(board, flash, ram, estimate=False)
     return result

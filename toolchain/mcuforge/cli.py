@@ -128,10 +128,20 @@ def build_cmd(
 ) -> None:
     """Compile MODEL into firmware.elf/.bin/.hex for a board, with a size report.
 
+    MODEL may also be a pipeline: a pipeline file (.toml) or an ESPHome micro_wake_word
+    manifest (.json); the image then runs the front end and the models on streamed samples.
+
     \b
-    Example:
+    Examples:
       mcuforge build hello_world_int8.tflite --board mps2-an386 -o build/hello
+      mcuforge build models/pipelines/okay_nabu.toml --board mps2-an386 -o build/okay_nabu
     """
+    if model.suffix.lower() in (".toml", ".json"):
+        if debug or profile:
+            raise McuforgeError("--debug and --profile apply to single models, not pipelines "
+                                "(a pipeline image reports instructions per stage anyway)")
+        _build_pipeline(model, board, out_dir, as_json, quiet)
+        return
     from mcuforge.build import build_firmware
 
     result = build_firmware(
@@ -147,6 +157,99 @@ def build_cmd(
         return
     click.echo(f"built {result.elf} for {board}")
     click.echo(result.size.bars())
+
+
+def _build_pipeline(path: Path, board: str, out_dir: Path, as_json: bool, quiet: bool) -> None:
+    from mcuforge.pipeline import open_pipeline
+    from mcuforge.pipeline.firmware import build_pipeline
+
+    result = build_pipeline(open_pipeline(path), _board(board), out_dir,
+                            progress=_progress(quiet or as_json))
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    ram = result.ram
+    click.echo(f"built {result.build.elf} for {board}: pipeline '{result.layout.spec.name}' "
+               f"({', '.join(s.name for s in result.layout.stages)})")
+    click.echo(result.build.size.bars())
+    states = ", ".join(f"{k} {v}" for k, v in ram.model_state.items())
+    click.echo(f"        arena {ram.arena} B shared by the front end and the models; state: front "
+               f"end {ram.frontend_state} B, {states} B")
+    for m in result.layout.spec.models:
+        if m.esphome_arena:
+            ours = ram.arena + result.models[[s.name for s in result.layout.stages]
+                                              .index(m.name)].plan.state.bytes
+            click.echo(f"        {m.name}: ESPHome declares tensor_arena_size {m.esphome_arena} "
+                       f"B; mcuforge needs {ours} B (shared arena + its state)")
+
+
+@cli.command("listen")
+@click.argument("pipeline", type=MODEL)
+@BOARD_OPTION
+@click.option("--wav", type=click.Path(dir_okay=False, path_type=Path),
+              help="Audio to stream (converted to the pipeline's rate, mono, int16).")
+@click.option("--mic", is_flag=True, help="Record the host microphone (needs sounddevice).")
+@click.option("--seconds", default=10.0, show_default=True, help="With --mic: how long.")
+@click.option("--emulator", default="qemu", show_default=True,
+              type=click.Choice(["qemu", "renode", "host"]),
+              help="Emulator to boot the image in; host runs the same C built for this machine.")
+@click.option("--port", help="A board's serial port (its firmware flashed from mcuforge build).")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the firmware here (default: a temporary directory).")
+@JSON_OPTION
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+def listen_cmd(pipeline: Path, board: str, wav: Path | None, mic: bool, seconds: float,
+               emulator: str, port: str | None, build_dir: Path | None, as_json: bool,
+               quiet: bool) -> None:
+    """Stream audio through a pipeline on a board, print the detections, and check every
+    feature frame, model output and event against the TFLM reference pipeline.
+
+    PIPELINE is a pipeline file (.toml) or an ESPHome micro_wake_word manifest (.json).
+    Exits 1 when the device differs from the reference, naming the first frame and stage.
+
+    \b
+    Examples:
+      mcuforge listen models/pipelines/okay_nabu.toml --board mps2-an386 --wav speech.wav
+      mcuforge listen mww_okay_nabu.json --board mps2-an386 --wav speech.wav --json
+    """
+    import numpy as np
+
+    from mcuforge.pipeline import open_pipeline
+    from mcuforge.pipeline.audio import Audio, load_wav, microphone
+    from mcuforge.pipeline.listen import format_report, listen
+
+    if (wav is None) == (not mic):
+        raise McuforgeError("give the audio as --wav FILE or --mic (one of them)")
+    layout = open_pipeline(pipeline)
+    spec = layout.spec
+    say = _progress(quiet or as_json)
+    live = None
+    if mic:
+        name, live = microphone(seconds, spec.sample_rate, spec.channels)
+        audio = Audio(np.zeros((0, spec.channels), dtype=np.int16), spec.sample_rate,
+                      [f"{seconds:g} s from the microphone '{name}'"])
+    else:
+        assert wav is not None
+        audio = load_wav(wav, spec.sample_rate, spec.channels)
+    for note in audio.conversions:
+        if say is not None:
+            say(note)
+
+    def show(event: Any) -> None:  # live: as the device reports them
+        if mic and not as_json and not event.blocked:
+            click.echo(f"  {event.seconds(spec.sample_rate):8.3f} s  detected {event.model}: "
+                       f"'{event.label}' (mean score {event.mean}/255)")
+
+    report = listen(layout, _board(board), audio, emulator=emulator, port=port,
+                    build_dir=build_dir, progress=say, on_event=show, live=live)
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        if audio.conversions:
+            click.echo(f"audio: {'; '.join(audio.conversions)}")
+        click.echo(format_report(report, layout))
+    if not report.passed:
+        sys.exit(1)
 
 
 @cli.command("test")

@@ -26,6 +26,14 @@ class UnsupportedModelError(ModelError):
         self.problems = problems
 
 
+class PipelineError(McuforgeError):
+    """A pipeline file or ESPHome manifest that does not describe a runnable pipeline."""
+
+
+class AudioError(McuforgeError):
+    """An audio file or device that cannot be read (format, sample type, no microphone)."""
+
+
 class BoardError(McuforgeError):
     """Unknown board, or a board file that does not validate."""
 

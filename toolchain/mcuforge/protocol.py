@@ -47,9 +47,14 @@ class Cmd(IntEnum):
     FILL_INPUT = 0x09  # index:u8 seed:u32 -> ok; the device fills the input with pattern(seed)
     RESET = 0x0A  # restore the selected model's initial state (streaming models)
     SELECT_MODEL = 0x0B  # index:u8 -> ok; later commands address that model of the image
+    # Pipelines (images built by mcuforge.pipeline; docs/protocol.md "Pipelines"):
+    PIPELINE_INFO = 0x10  # -> record queue bytes, front-end model index, the pipeline's layout
+    PIPELINE_RESET = 0x11  # trace:u8 source:u8 -> ok; a new stream
+    PIPELINE_PUSH = 0x12  # offset:u32 ack:u32 samples -> samples, frames, record end, records
     RESPONSE = 0x80  # bit set on every reply: reply cmd = request cmd | RESPONSE
     EVENT_READY = 0xC0  # sent once at boot; payload: version:u8 firmware name
     EVENT_FAULT = 0xC1  # HardFault/UsageFault report; payload: ASCII text
+    EVENT_DETECTION = 0xC2  # a pipeline detection; payload: see docs/protocol.md
     NAK = 0xFF  # frame-level error or a code outside the request space; payload: reason:u8 [cmd]
 
 

@@ -35,13 +35,15 @@ def host_sources(models: CompiledModel | list[CompiledModel], directory: Path) -
 
 def build_host_library(
     models: CompiledModel | list[CompiledModel], directory: Path, *, cc: str = "cc",
-    extra_flags: tuple[str, ...] = (),
+    extra_flags: tuple[str, ...] = (), extra_sources: tuple[Path, ...] = (),
 ) -> Path:
-    """Compile the models' C with their kernels into ``libmodel.so`` in ``directory``."""
+    """Compile the models' C with their kernels (and ``extra_sources``) into ``libmodel.so`` in
+    ``directory``."""
     if shutil.which(cc) is None:
         raise ToolchainMissing(f"host C compiler '{cc}' not found: install gcc (apt install gcc)")
     sources = host_sources(models, directory)
     fw = resources.firmware_dir()
+    sources += list(extra_sources)
     lib = directory / "libmodel.so"
     cmd = [
         cc,

@@ -178,6 +178,12 @@ class Link:
             f"{self.tail()}"
         )
 
+    def take_events(self) -> list[Frame]:
+        """Event frames (other than the boot banner) received so far, oldest first; each is
+        returned once."""
+        events, self._events = self._events, []
+        return events
+
     # ---- requests --------------------------------------------------------------------------
     def send_raw(self, data: bytes) -> None:
         """Write bytes as they are (tests use it to send garbage)."""
@@ -270,6 +276,9 @@ class Link:
                         f"codes 0x{protocol.REQUEST_FIRST:02x}-0x{protocol.REQUEST_LAST:02x}")
                 problems.append(f"NAK: {protocol.nak_text(reason)}")
                 deadline, cut_short, probe_at = min(deadline, now + NAK_GRACE_S), True, None
+                continue
+            if protocol.is_event(frame.cmd) and frame.cmd != Cmd.EVENT_READY:
+                self._events.append(frame)  # e.g. detections sent while handling a request
                 continue
             if frame.cmd == (cmd | Cmd.RESPONSE) and frame.seq in seqs:
                 return frame
