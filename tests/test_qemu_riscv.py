@@ -74,7 +74,7 @@ GDB_COUNT = """\
 import gdb
 gdb.execute("set pagination off")
 gdb.execute("target remote 127.0.0.1:{port}")
-gdb.execute("break mcuforge_invoke")
+gdb.execute("break hello_world_int8_invoke")
 open({marker!r}, "w").close()  # the host may send INVOKE now: the CPU stops at the breakpoint
 gdb.execute("continue")
 ra = int(gdb.parse_and_eval("$ra"))
@@ -90,7 +90,7 @@ gdb.execute("detach")
 
 @pytest.mark.qemu
 def test_rv32_instruction_count_matches_gdb_single_stepping(tmp_path: Path) -> None:
-    """An independent count: GDB single-steps the whole inference (mcuforge_invoke, entry to
+    """An independent count: GDB single-steps the whole inference (hello_world_int8_invoke, entry to
     return) through QEMU's gdbstub; the firmware's minstret count of the same call must equal
     it up to the fixed cost of the call and the counter reads around it (a counter with any
     other scale, such as mtime, would be off by orders of magnitude)."""

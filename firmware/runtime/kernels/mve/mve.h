@@ -17,7 +17,7 @@
  * every vector load of an unrolled block ahead of its uses, which needs more than the eight Q
  * registers and spills them (2-3x the instructions of the depthwise kernel) -- and from counting
  * loops in lr (DLS/LE), which takes the eighth even register the matrix core's accumulators need
- * (matmul.h). Not inlined into mcuforge_invoke, to keep one copy per shape. */
+ * (matmul.h). Not inlined into the model's invoke function, to keep one copy per shape. */
 #define MF_MVE_KERNEL static __attribute__((noinline))
 
 /* What a vector kernel reads at run time; every shape is a compile-time constant of the

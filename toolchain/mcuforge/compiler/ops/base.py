@@ -71,7 +71,7 @@ class TensorArg:
 
 @dataclass
 class KernelCall:
-    """One step of the generated ``mcuforge_invoke``: a kernel call with compile-time params.
+    """One step of the generated ``<model>_invoke``: a kernel call with compile-time params.
 
     ``params`` maps C struct fields to ints, floats or :class:`ConstArray` (emitted as the array's
     name). A call with ``alias`` or ``views`` and no ``kernel`` emits no code: its outputs share
