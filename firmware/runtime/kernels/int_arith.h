@@ -7,8 +7,10 @@
 
 typedef struct {
     int32_t act_min, act_max;
-    /* Element count when both inputs have the output's shape; 0 selects the broadcast loop. */
+    /* Element count when both inputs have the output's shape, or when one of them is a single
+     * value (`scalar` 1 or 2 says which); 0 selects the broadcast loop. */
     int32_t flat_size;
+    int32_t scalar;
     /* Broadcast: output extents and per-input element strides (0 on broadcast axes), 6-D. */
     int32_t dims[6];
     int32_t strides1[6];

@@ -17,11 +17,19 @@ void mcuforge_signal_filter_bank(const mcuforge_signal_filter_bank_params_t *p,
                                  const int16_t *unweights, const int16_t *freq_starts,
                                  const int16_t *weight_starts, const int16_t *widths,
                                  uint64_t *output);
-void mcuforge_signal_filter_bank_dsp(const mcuforge_signal_filter_bank_params_t *p,
-                                     const uint32_t *input, const int16_t *weights,
-                                     const int16_t *unweights, const int16_t *freq_starts,
-                                     const int16_t *weight_starts, const int16_t *widths,
-                                     uint64_t *output);
+
+/* The DSP kernel's tables, repacked at compile time: channel ch (0..num_channels) covers bins
+ * first_bin[ch] .. first_bin[ch] + bins[ch] - 1, whose (weight | unweight << 16) words follow
+ * each other in `weights`, channel after channel. */
+typedef struct {
+    int32_t num_channels;
+    const uint16_t *first_bin;
+    const uint16_t *bins;
+    const uint32_t *weights;
+} mcuforge_signal_filter_bank_dsp_params_t;
+
+void mcuforge_signal_filter_bank_dsp(const mcuforge_signal_filter_bank_dsp_params_t *p,
+                                     const uint32_t *input, uint64_t *output);
 
 typedef struct {
     int32_t num_channels;

@@ -13,6 +13,9 @@ typedef struct {
 
 void mcuforge_signal_window_s16(const mcuforge_signal_window_params_t *p, const int16_t *input,
                                 const int16_t *weights, int16_t *output);
+void mcuforge_signal_window_s16_dsp(const mcuforge_signal_window_params_t *p,
+                                    const int16_t *input, const int16_t *weights,
+                                    int16_t *output);
 
 typedef struct {
     int32_t size;
@@ -21,6 +24,9 @@ typedef struct {
 void mcuforge_signal_fft_auto_scale_s16(const mcuforge_signal_fft_auto_scale_params_t *p,
                                         const int16_t *input, int16_t *output,
                                         int32_t *scale_bits);
+void mcuforge_signal_fft_auto_scale_s16_dsp(const mcuforge_signal_fft_auto_scale_params_t *p,
+                                            const int16_t *input, int16_t *output,
+                                            int32_t *scale_bits);
 
 #define MCUFORGE_RFFT_MAX_STAGES 16
 
@@ -34,6 +40,9 @@ typedef struct {
     const uint16_t *perm;          /* complex input index of each position before stage 1 */
     const int16_t *twiddles;       /* (re, im) Q15, fft_length/2 pairs */
     const int16_t *super_twiddles; /* (re, im) Q15, fft_length/4 pairs: the real-FFT split */
+    /* DSP kernel only: the innermost butterfly whose first leg is input point r, for each r of
+     * the first fft_length / (2 * radix) points (NULL for the reference kernel). */
+    const uint16_t *block_of;
 } mcuforge_signal_rfft_params_t;
 
 /* output: (re, im) int16 pairs, fft_length/2 + 1 per frame. */

@@ -23,16 +23,31 @@ static inline int32_t div_one(int32_t a, int32_t b) {
 #define MCUFORGE_INT_BINARY(name, op)                                                            \
     void name(const mcuforge_int_arith_params_t *p, const int32_t *input1,                      \
               const int32_t *input2, int32_t *output) {                                         \
+        const int32_t lo = p->act_min, hi = p->act_max;                                        \
+        if (p->scalar == 1) {                                                                   \
+            const int32_t a = input1[0];                                                        \
+            for (int32_t i = 0; i < p->flat_size; ++i) {                                        \
+                output[i] = mf_clamp(op(a, input2[i]), lo, hi);                                 \
+            }                                                                                   \
+            return;                                                                             \
+        }                                                                                       \
+        if (p->scalar == 2) {                                                                   \
+            const int32_t b = input2[0];                                                        \
+            for (int32_t i = 0; i < p->flat_size; ++i) {                                        \
+                output[i] = mf_clamp(op(input1[i], b), lo, hi);                                 \
+            }                                                                                   \
+            return;                                                                             \
+        }                                                                                       \
         if (p->flat_size > 0) {                                                                 \
             for (int32_t i = 0; i < p->flat_size; ++i) {                                        \
-                output[i] = mf_clamp(op(input1[i], input2[i]), p->act_min, p->act_max);         \
+                output[i] = mf_clamp(op(input1[i], input2[i]), lo, hi);                         \
             }                                                                                   \
             return;                                                                             \
         }                                                                                       \
         mf_broadcast_t it = {{0, 0, 0, 0, 0, 0}, 0, 0};                                         \
         const size_t n = mf_broadcast_size(p->dims);                                            \
         for (size_t o = 0; o < n; ++o) {                                                        \
-            output[o] = mf_clamp(op(input1[it.a], input2[it.b]), p->act_min, p->act_max);       \
+            output[o] = mf_clamp(op(input1[it.a], input2[it.b]), lo, hi);                       \
             mf_broadcast_next(&it, p->dims, p->strides1, p->strides2);                          \
         }                                                                                       \
     }

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-static inline uint32_t msb32(uint32_t x) { return x ? 32u - (uint32_t)__builtin_clz(x) : 32u; }
-static inline uint32_t msb64(uint64_t x) { return x ? 64u - (uint32_t)__builtin_clzll(x) : 64u; }
+#include "kernels/signal_common.h"
+
 
 /* ---- SignalFilterBank ---- */
 
@@ -47,7 +47,7 @@ static uint32_t sqrt32(uint32_t num) {
     if (num == 0) {
         return 0;
     }
-    const uint32_t top = (32u - msb32(num)) | 1u;
+    const uint32_t top = (32u - mf_msb32(num)) | 1u;
     uint32_t bit = 1u << (31u - top);
     uint32_t res = 0;
     for (uint32_t it = (31u - top) / 2u + 1u; it > 0; --it) {
@@ -70,7 +70,7 @@ static uint32_t sqrt64(uint64_t num) {
     if ((num >> 32) == 0) {
         return sqrt32((uint32_t)num);
     }
-    const uint32_t top = (64u - msb64(num)) | 1u;
+    const uint32_t top = (64u - mf_msb64(num)) | 1u;
     uint64_t bit = (uint64_t)1 << (63u - top);
     uint64_t res = 0;
     for (uint32_t it = (63u - top) / 2u + 1u; it > 0; --it) {
@@ -133,7 +133,7 @@ static int32_t pcan_gain(uint32_t x, const int16_t *lut) {
     if (x <= 2) {
         return lut[x];
     }
-    const uint32_t interval = msb32(x);
+    const uint32_t interval = mf_msb32(x);
     lut += 4 * interval - 6;
     const uint32_t frac =
         (interval < 11 ? x << (11 - interval) : x >> (interval - 11)) & 0x3FFu;
@@ -158,7 +158,7 @@ void mcuforge_signal_pcan(const mcuforge_signal_pcan_params_t *p, const uint32_t
 /* ---- SignalFilterBankLog ---- */
 
 static uint32_t log_q16(uint32_t x, uint32_t out_scale, const uint16_t *lut) {
-    const uint32_t integer = msb32(x) - 1;
+    const uint32_t integer = mf_msb32(x) - 1;
     int32_t frac = (int32_t)(x - (1u << integer));
     if (integer < 16) {
         frac <<= 16 - integer;

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "kernels/signal_common.h"
+
 /* ---- SignalWindow ---- */
 
 void mcuforge_signal_window_s16(const mcuforge_signal_window_params_t *p, const int16_t *input,
@@ -29,24 +31,7 @@ void mcuforge_signal_window_s16(const mcuforge_signal_window_params_t *p, const 
 void mcuforge_signal_fft_auto_scale_s16(const mcuforge_signal_fft_auto_scale_params_t *p,
                                         const int16_t *input, int16_t *output,
                                         int32_t *scale_bits) {
-    /* TFLM's MaxAbs16 keeps the running maximum in an int16: -(-32768) wraps to -32768, and every
-     * later value then exceeds it. Reproduced, since the scale follows from it. */
-    int16_t max = 0;
-    for (int32_t i = 0; i < p->size; ++i) {
-        const int32_t v = input[i];
-        if (v > max) {
-            max = (int16_t)v;
-        } else if (-v > max) {
-            max = (int16_t)(uint16_t)(uint32_t)(-v);
-        }
-    }
-    /* MostSignificantBit32 of the maximum as uint32 (sign-extended); GCC builds give 32 for 0. */
-    const uint32_t m = (uint32_t)(int32_t)max;
-    const int32_t msb = m ? 32 - __builtin_clz(m) : 32;
-    int32_t scale = 16 - msb - 1;
-    if (scale < 0) {
-        scale = 0;
-    }
+    const int32_t scale = mf_fft_scale_bits(mf_tflm_max_abs16(input, p->size));
     for (int32_t i = 0; i < p->size; ++i) {
         output[i] = (int16_t)(uint16_t)(uint32_t)((int32_t)input[i] * (1 << scale));
     }

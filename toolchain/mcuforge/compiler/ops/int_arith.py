@@ -76,6 +76,12 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     lo, hi = RANGES[act]
     params = {"act_min": lo, "act_max": hi, **broadcast_params(a.shape, b.shape, out.shape)}
     flat = params["flat_size"] > 0
+    params["scalar"] = 0
+    if not flat and out.size in (a.size, b.size) and 1 in (a.size, b.size):
+        # One input is a single value: a plain loop instead of the broadcast odometer.
+        params["scalar"], params["flat_size"] = (1 if a.size == 1 else 2), out.size
+    inplace = [(op.outputs[0], t) for t in op.inputs[:2]
+               if graph.tensors[t].size == out.size] if flat or params["scalar"] else []
     return KernelCall(
         op=op,
         kernel=KERNELS[op.opcode],
@@ -83,5 +89,5 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         params_type="mcuforge_int_arith_params_t",
         params=params,
         args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
-        inplace=[(op.outputs[0], op.inputs[0]), (op.outputs[0], op.inputs[1])] if flat else [],
+        inplace=inplace,
     )

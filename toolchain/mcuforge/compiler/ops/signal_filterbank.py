@@ -99,21 +99,54 @@ def _check_filter_bank(op: Operator, graph: Graph) -> list[str]:
 
 def _lower_filter_bank(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     values, _ = custom_options(op, ("num_channels",))
-    weights, unweights = (graph.tensors[t].data for t in op.inputs[1:3])
-    assert weights is not None and unweights is not None
+    channels = int(values["num_channels"])
+    tables = [graph.tensors[t].data for t in op.inputs[1:]]
+    weights, unweights, fstart, wstart, widths = (np.asarray(t, dtype=np.int64) for t in tables)
+    macs = 2 * int(np.sum(widths[: channels + 1].clip(min=0)))
     # The DSP kernel multiplies with unsigned 32x32->64 MACs: exact for non-negative weights.
-    dsp = "dsp" in ctx.kernel_families and bool(np.all(weights >= 0) and np.all(unweights >= 0))
-    dsp = dsp and _DSP_READY
+    if "dsp" in ctx.kernel_families and weights.min() >= 0 and unweights.min() >= 0:
+        return _filter_bank_dsp(op, channels, weights, unweights, fstart, wstart, widths, macs)
     return KernelCall(
         op=op,
-        kernel="mcuforge_signal_filter_bank_dsp" if dsp else "mcuforge_signal_filter_bank",
+        kernel="mcuforge_signal_filter_bank",
         source="signal_filterbank",
-        family="dsp" if dsp else "ref",
         params_type="mcuforge_signal_filter_bank_params_t",
-        params={"num_channels": int(values["num_channels"])},
+        params={"num_channels": channels},
         args=[TensorArg(t) for t in op.inputs] + [TensorArg(op.outputs[0], True)],
-        macs=2 * int(np.sum(graph.tensors[op.inputs[5]].data[: int(values["num_channels"]) + 1]
-                            .clip(min=0))),
+        macs=macs,
+    )
+
+
+def _filter_bank_dsp(op: Operator, channels: int, weights: np.ndarray, unweights: np.ndarray,
+                     fstart: np.ndarray, wstart: np.ndarray, widths: np.ndarray,
+                     macs: int) -> KernelCall:
+    """TFLM's tables repacked for the DSP kernel: each channel's bins without the zero-weight
+    padding at either end, one (weight | unweight << 16) word per bin."""
+    first, count, words = [], [], []
+    for ch in range(channels + 1):
+        n = max(int(widths[ch]), 0)
+        w = weights[wstart[ch]: wstart[ch] + n] if n else weights[:0]
+        u = unweights[wstart[ch]: wstart[ch] + n] if n else unweights[:0]
+        used = np.nonzero((w != 0) | (u != 0))[0]
+        lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 0)
+        first.append(int(fstart[ch]) + lo if used.size else 0)
+        count.append(hi - lo)
+        words.extend((w[lo:hi] | (u[lo:hi] << 16)).tolist())
+    name = f"op{op.index}"
+    consts = [ConstArray(f"{name}_first", np.array(first, dtype=np.uint16)),
+              ConstArray(f"{name}_bins", np.array(count, dtype=np.uint16)),
+              ConstArray(f"{name}_wu", np.array(words or [0], dtype=np.uint32))]
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_signal_filter_bank_dsp",
+        source="signal_filterbank",
+        family="dsp",
+        params_type="mcuforge_signal_filter_bank_dsp_params_t",
+        params={"num_channels": channels, "first_bin": consts[0], "bins": consts[1],
+                "weights": consts[2]},
+        args=[TensorArg(op.inputs[0]), TensorArg(op.outputs[0], True)],
+        consts=consts,
+        macs=macs,
     )
 
 
@@ -132,7 +165,7 @@ def _check_sqrt(op: Operator, graph: Graph) -> list[str]:
 
 
 def _lower_sqrt(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
-    dsp = "dsp" in ctx.kernel_families and _DSP_READY
+    dsp = "dsp" in ctx.kernel_families
     return KernelCall(
         op=op,
         kernel="mcuforge_signal_filter_bank_sqrt_dsp" if dsp
@@ -272,5 +305,3 @@ def _lower_log(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         consts=[lut],
     )
 
-
-_DSP_READY = False

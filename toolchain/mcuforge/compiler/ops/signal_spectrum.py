@@ -29,7 +29,6 @@ MAX_STAGES = 16
 #: butterfly, which allocates scratch, cannot run: only these radices work.
 RADICES = (2, 3, 4, 5)
 TFLITE_INT16 = 7
-_DSP_READY = False
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
@@ -66,11 +65,18 @@ def _check_window(op: Operator, graph: Graph) -> list[str]:
     return problems
 
 
+def _dsp(ctx: LowerContext, kernel: str) -> dict[str, str]:
+    """The DSP variant of a kernel when the target has it, else the reference one."""
+    if "dsp" in ctx.kernel_families:
+        return {"kernel": f"{kernel}_dsp", "family": "dsp"}
+    return {"kernel": kernel, "family": "ref"}
+
+
 def _lower_window(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     values, _ = custom_options(op, ("shift",))
     return KernelCall(
         op=op,
-        kernel="mcuforge_signal_window_s16",
+        **_dsp(ctx, "mcuforge_signal_window_s16"),
         source="signal_spectrum",
         params_type="mcuforge_signal_window_params_t",
         params={"size": _t(graph, op, 0).size, "weight_size": _t(graph, op, 1).size,
@@ -97,7 +103,7 @@ def _check_auto_scale(op: Operator, graph: Graph) -> list[str]:
 def _lower_auto_scale(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     return KernelCall(
         op=op,
-        kernel="mcuforge_signal_fft_auto_scale_s16",
+        **_dsp(ctx, "mcuforge_signal_fft_auto_scale_s16"),
         source="signal_spectrum",
         params_type="mcuforge_signal_fft_auto_scale_params_t",
         params={"size": _t(graph, op, 0).size},
@@ -201,8 +207,24 @@ def _check_rfft(op: Operator, graph: Graph) -> list[str]:
     return problems
 
 
-def rfft_params(op: Operator, fft_length: int, batches: int, input_length: int
-                ) -> tuple[dict, list[ConstArray]]:
+def rfft_dsp_ok(fft_length: int, input_length: int) -> bool:
+    """The DSP kernel's cases: radix-4 stages and at most one radix-2 stage, innermost (kissfft's
+    factoring of a power of two), over frames of an even number of samples."""
+    radices = kiss_factors(fft_length // 2)
+    return set(radices[:-1]) <= {4} and radices[-1] in (2, 4) and input_length % 2 == 0
+
+
+def block_of(n: int, radices: list[int]) -> np.ndarray:
+    """For the DSP kernel: the innermost butterfly whose first leg reads input point r."""
+    order = kiss_input_order(n, radices)
+    p = radices[-1]
+    table = np.zeros(n // p, dtype=np.uint16)
+    table[order[::p]] = np.arange(n // p)
+    return table
+
+
+def rfft_params(op: Operator, fft_length: int, batches: int, input_length: int, *,
+                dsp: bool = False) -> tuple[dict, list[ConstArray]]:
     n = fft_length // 2
     radices = kiss_factors(n)
     name = f"op{op.index}"
@@ -221,7 +243,11 @@ def rfft_params(op: Operator, fft_length: int, batches: int, input_length: int
         "perm": consts[0],
         "twiddles": consts[1],
         "super_twiddles": consts[2],
+        "block_of": None,
     }
+    if dsp:
+        consts[0] = ConstArray(f"{name}_blocks", block_of(n, radices))
+        params["perm"], params["block_of"] = None, consts[0]
     return params, consts
 
 
@@ -229,10 +255,9 @@ def _lower_rfft(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     values, _ = custom_options(op, ("T", "fft_length"))
     inp = _t(graph, op, 0)
     fft_length = int(values["fft_length"])
-    params, consts = rfft_params(op, fft_length, inp.size // inp.shape[-1], inp.shape[-1])
-    # The DSP kernel handles radix-4 stages with at most one radix-2 stage (powers of two).
-    dsp = (_DSP_READY and "dsp" in ctx.kernel_families
-           and set(params["radix"][:params["num_stages"]]) <= {2, 4})
+    dsp = "dsp" in ctx.kernel_families and rfft_dsp_ok(fft_length, inp.shape[-1])
+    params, consts = rfft_params(op, fft_length, inp.size // inp.shape[-1], inp.shape[-1],
+                                 dsp=dsp)
     return KernelCall(
         op=op,
         kernel="mcuforge_signal_rfft_s16_dsp" if dsp else "mcuforge_signal_rfft_s16",
@@ -269,7 +294,7 @@ def _check_energy(op: Operator, graph: Graph) -> list[str]:
 def _lower_energy(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     values, _ = custom_options(op, ("end_index", "start_index"))
     inp, out = _t(graph, op, 0), _t(graph, op, 0, True)
-    dsp = _DSP_READY and "dsp" in ctx.kernel_families
+    dsp = "dsp" in ctx.kernel_families
     # Bin i's energy takes the bytes of complex bin i: in place when the sizes match.
     inplace = [(op.outputs[0], op.inputs[0])] if inp.nbytes == out.nbytes else []
     return KernelCall(

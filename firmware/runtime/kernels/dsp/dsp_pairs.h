@@ -1,0 +1,124 @@
+/* Armv7E-M SIMD on pairs of int16 (a complex value: real in the low half, imaginary in the
+ * high half), for the signal kernels. One instruction each on a DSP core; portable C with the
+ * same results elsewhere (host tests, Cortex-M3, RISC-V). Lane arithmetic wraps, as the ARM
+ * instructions do (none of these saturate). */
+#ifndef MCUFORGE_DSP_PAIRS_H
+#define MCUFORGE_DSP_PAIRS_H
+
+#include <stdint.h>
+
+/* Word access to int16 arrays without breaking C's aliasing rules: one LDR / STR. */
+static inline uint32_t mf_ld32(const void *p) {
+    uint32_t v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void mf_st32(void *p, uint32_t v) { __builtin_memcpy(p, &v, sizeof v); }
+
+static inline int32_t mf_lo(uint32_t x) { return (int16_t)(uint16_t)x; }
+static inline int32_t mf_hi(uint32_t x) { return (int16_t)(uint16_t)(x >> 16); }
+/* (lo, hi) from two ints, each truncated to 16 bits. */
+static inline uint32_t mf_pair(int32_t lo, int32_t hi) {
+    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+
+static inline uint32_t mf_sadd16_u(uint32_t a, uint32_t b) { return __sadd16(a, b); }
+static inline uint32_t mf_ssub16_u(uint32_t a, uint32_t b) { return __ssub16(a, b); }
+/* lo = a.lo + b.hi, hi = a.hi - b.lo */
+static inline uint32_t mf_ssax(uint32_t a, uint32_t b) { return __ssax(a, b); }
+/* lo = a.lo - b.hi, hi = a.hi + b.lo */
+static inline uint32_t mf_sasx(uint32_t a, uint32_t b) { return __sasx(a, b); }
+/* (a + b) >> 1 and (a - b) >> 1 per lane, exact */
+static inline uint32_t mf_shadd16(uint32_t a, uint32_t b) { return __shadd16(a, b); }
+static inline uint32_t mf_shsub16(uint32_t a, uint32_t b) { return __shsub16(a, b); }
+/* acc + a.lo*b.lo - a.hi*b.hi */
+static inline int32_t mf_smlsd(uint32_t a, uint32_t b, int32_t acc) {
+    return __smlsd((int32_t)a, (int32_t)b, acc);
+}
+/* acc + a.lo*b.hi + a.hi*b.lo */
+static inline int32_t mf_smladx(uint32_t a, uint32_t b, int32_t acc) {
+    return __smladx((int32_t)a, (int32_t)b, acc);
+}
+/* a.lo*a.lo + a.hi*a.hi (wraps past 2^31 like the instruction) */
+static inline uint32_t mf_smuad_self(uint32_t a) { return (uint32_t)__smuad((int32_t)a, (int32_t)a); }
+static inline int32_t mf_smlabb_u(uint32_t a, uint32_t b, int32_t acc) {
+    return __smlabb((int32_t)a, (int32_t)b, acc);
+}
+static inline int32_t mf_smlatt_u(uint32_t a, uint32_t b, int32_t acc) {
+    return __smlatt((int32_t)a, (int32_t)b, acc);
+}
+static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) { return __smulbb((int32_t)a, (int32_t)b); }
+static inline int32_t mf_smultb_u(uint32_t a, uint32_t b) { return __smultb((int32_t)a, (int32_t)b); }
+static inline int32_t mf_smultt_u(uint32_t a, uint32_t b) { return __smultt((int32_t)a, (int32_t)b); }
+/* Per-lane signed max and min, each one SSUB16 + SEL kept together (SEL reads the GE flags the
+ * SSUB16 just set, which the compiler must not separate). */
+static inline uint32_t mf_max16(uint32_t a, uint32_t b) {
+    uint32_t t, r;
+    __asm("ssub16 %0, %2, %3\n\tsel %1, %2, %3" : "=&r"(t), "=r"(r) : "r"(a), "r"(b) : "cc");
+    (void)t;
+    return r;
+}
+static inline uint32_t mf_min16(uint32_t a, uint32_t b) {
+    uint32_t t, r;
+    __asm("ssub16 %0, %2, %3\n\tsel %1, %3, %2" : "=&r"(t), "=r"(r) : "r"(a), "r"(b) : "cc");
+    (void)t;
+    return r;
+}
+#else
+static inline uint32_t mf_sadd16_u(uint32_t a, uint32_t b) {
+    return mf_pair(mf_lo(a) + mf_lo(b), mf_hi(a) + mf_hi(b));
+}
+static inline uint32_t mf_ssub16_u(uint32_t a, uint32_t b) {
+    return mf_pair(mf_lo(a) - mf_lo(b), mf_hi(a) - mf_hi(b));
+}
+static inline uint32_t mf_ssax(uint32_t a, uint32_t b) {
+    return mf_pair(mf_lo(a) + mf_hi(b), mf_hi(a) - mf_lo(b));
+}
+static inline uint32_t mf_sasx(uint32_t a, uint32_t b) {
+    return mf_pair(mf_lo(a) - mf_hi(b), mf_hi(a) + mf_lo(b));
+}
+static inline uint32_t mf_shadd16(uint32_t a, uint32_t b) {
+    return mf_pair((mf_lo(a) + mf_lo(b)) >> 1, (mf_hi(a) + mf_hi(b)) >> 1);
+}
+static inline uint32_t mf_shsub16(uint32_t a, uint32_t b) {
+    return mf_pair((mf_lo(a) - mf_lo(b)) >> 1, (mf_hi(a) - mf_hi(b)) >> 1);
+}
+static inline int32_t mf_smlsd(uint32_t a, uint32_t b, int32_t acc) {
+    return (int32_t)((uint32_t)acc + (uint32_t)(mf_lo(a) * mf_lo(b)) -
+                     (uint32_t)(mf_hi(a) * mf_hi(b)));
+}
+static inline int32_t mf_smladx(uint32_t a, uint32_t b, int32_t acc) {
+    return (int32_t)((uint32_t)acc + (uint32_t)(mf_lo(a) * mf_hi(b)) +
+                     (uint32_t)(mf_hi(a) * mf_lo(b)));
+}
+static inline uint32_t mf_smuad_self(uint32_t a) {
+    return (uint32_t)(mf_lo(a) * mf_lo(a)) + (uint32_t)(mf_hi(a) * mf_hi(a));
+}
+static inline int32_t mf_smlabb_u(uint32_t a, uint32_t b, int32_t acc) {
+    return (int32_t)((uint32_t)acc + (uint32_t)(mf_lo(a) * mf_lo(b)));
+}
+static inline int32_t mf_smlatt_u(uint32_t a, uint32_t b, int32_t acc) {
+    return (int32_t)((uint32_t)acc + (uint32_t)(mf_hi(a) * mf_hi(b)));
+}
+static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) { return mf_lo(a) * mf_lo(b); }
+static inline int32_t mf_smultb_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_lo(b); }
+static inline int32_t mf_smultt_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_hi(b); }
+static inline uint32_t mf_max16(uint32_t a, uint32_t b) {
+    return mf_pair(mf_lo(a) > mf_lo(b) ? mf_lo(a) : mf_lo(b),
+                   mf_hi(a) > mf_hi(b) ? mf_hi(a) : mf_hi(b));
+}
+static inline uint32_t mf_min16(uint32_t a, uint32_t b) {
+    return mf_pair(mf_lo(a) < mf_lo(b) ? mf_lo(a) : mf_lo(b),
+                   mf_hi(a) < mf_hi(b) ? mf_hi(a) : mf_hi(b));
+}
+#endif
+
+/* (lo of a, hi of b): one PKHBT. */
+static inline uint32_t mf_pkhbt(uint32_t a, uint32_t b) {
+    return (a & 0xFFFFu) | (b & 0xFFFF0000u);
+}
+
+#endif
