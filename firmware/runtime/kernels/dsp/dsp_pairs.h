@@ -50,9 +50,6 @@ static inline int32_t mf_smlabb_u(uint32_t a, uint32_t b, int32_t acc) {
 static inline int32_t mf_smlatt_u(uint32_t a, uint32_t b, int32_t acc) {
     return __smlatt((int32_t)a, (int32_t)b, acc);
 }
-static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) { return __smulbb((int32_t)a, (int32_t)b); }
-static inline int32_t mf_smultb_u(uint32_t a, uint32_t b) { return __smultb((int32_t)a, (int32_t)b); }
-static inline int32_t mf_smultt_u(uint32_t a, uint32_t b) { return __smultt((int32_t)a, (int32_t)b); }
 /* Per-lane signed max and min, each one SSUB16 + SEL kept together (SEL reads the GE flags the
  * SSUB16 just set, which the compiler must not separate). */
 static inline uint32_t mf_max16(uint32_t a, uint32_t b) {
@@ -103,9 +100,6 @@ static inline int32_t mf_smlabb_u(uint32_t a, uint32_t b, int32_t acc) {
 static inline int32_t mf_smlatt_u(uint32_t a, uint32_t b, int32_t acc) {
     return (int32_t)((uint32_t)acc + (uint32_t)(mf_hi(a) * mf_hi(b)));
 }
-static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) { return mf_lo(a) * mf_lo(b); }
-static inline int32_t mf_smultb_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_lo(b); }
-static inline int32_t mf_smultt_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_hi(b); }
 static inline uint32_t mf_max16(uint32_t a, uint32_t b) {
     return mf_pair(mf_lo(a) > mf_lo(b) ? mf_lo(a) : mf_lo(b),
                    mf_hi(a) > mf_hi(b) ? mf_hi(a) : mf_hi(b));
@@ -115,6 +109,12 @@ static inline uint32_t mf_min16(uint32_t a, uint32_t b) {
                    mf_hi(a) < mf_hi(b) ? mf_hi(a) : mf_hi(b));
 }
 #endif
+
+/* 16 x 16 products of chosen halves (GCC's arm_acle.h has no SMULxy intrinsics; it emits
+ * SMULBB / SMULTB / SMULTT for these on its own). */
+static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) { return mf_lo(a) * mf_lo(b); }
+static inline int32_t mf_smultb_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_lo(b); }
+static inline int32_t mf_smultt_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_hi(b); }
 
 /* (lo of a, hi of b): one PKHBT. */
 static inline uint32_t mf_pkhbt(uint32_t a, uint32_t b) {
