@@ -52,6 +52,41 @@ static inline int32_t mf_smlatt_u(uint32_t a, uint32_t b, int32_t acc) {
 }
 /* Per-lane signed max and min, each one SSUB16 + SEL kept together (SEL reads the GE flags the
  * SSUB16 just set, which the compiler must not separate). */
+/* GCC's arm_acle.h has no SMULxy or PKHxx intrinsics, and GCC does not always find them in
+ * plain C: inline assembly, one instruction each. */
+static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) {
+    int32_t r;
+    __asm("smulbb %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static inline int32_t mf_smultb_u(uint32_t a, uint32_t b) {
+    int32_t r;
+    __asm("smultb %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static inline int32_t mf_smultt_u(uint32_t a, uint32_t b) {
+    int32_t r;
+    __asm("smultt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+/* (low half of a, high half of b) */
+static inline uint32_t mf_pkhbt(uint32_t a, uint32_t b) {
+    uint32_t r;
+    __asm("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+/* (low half of a, low half of b): two 16-bit results in one word */
+static inline uint32_t mf_pack_lo(int32_t a, int32_t b) {
+    uint32_t r;
+    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+/* (bits 15..30 of lo, high half of hi): a Q15 result from each 32-bit sum */
+static inline uint32_t mf_pack_q15(int32_t lo, int32_t hi) {
+    uint32_t r;
+    __asm("pkhtb %0, %1, %2, asr #15" : "=r"(r) : "r"(hi), "r"(lo));
+    return r;
+}
 static inline uint32_t mf_max16(uint32_t a, uint32_t b) {
     uint32_t t, r;
     __asm("ssub16 %0, %2, %3\n\tsel %1, %2, %3" : "=&r"(t), "=r"(r) : "r"(a), "r"(b) : "cc");
@@ -100,6 +135,16 @@ static inline int32_t mf_smlabb_u(uint32_t a, uint32_t b, int32_t acc) {
 static inline int32_t mf_smlatt_u(uint32_t a, uint32_t b, int32_t acc) {
     return (int32_t)((uint32_t)acc + (uint32_t)(mf_hi(a) * mf_hi(b)));
 }
+static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) { return mf_lo(a) * mf_lo(b); }
+static inline int32_t mf_smultb_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_lo(b); }
+static inline int32_t mf_smultt_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_hi(b); }
+static inline uint32_t mf_pkhbt(uint32_t a, uint32_t b) {
+    return (a & 0xFFFFu) | (b & 0xFFFF0000u);
+}
+static inline uint32_t mf_pack_lo(int32_t a, int32_t b) { return mf_pair(a, b); }
+static inline uint32_t mf_pack_q15(int32_t lo, int32_t hi) {
+    return ((uint32_t)hi & 0xFFFF0000u) | (((uint32_t)(lo >> 15)) & 0xFFFFu);
+}
 static inline uint32_t mf_max16(uint32_t a, uint32_t b) {
     return mf_pair(mf_lo(a) > mf_lo(b) ? mf_lo(a) : mf_lo(b),
                    mf_hi(a) > mf_hi(b) ? mf_hi(a) : mf_hi(b));
@@ -109,16 +154,5 @@ static inline uint32_t mf_min16(uint32_t a, uint32_t b) {
                    mf_hi(a) < mf_hi(b) ? mf_hi(a) : mf_hi(b));
 }
 #endif
-
-/* 16 x 16 products of chosen halves (GCC's arm_acle.h has no SMULxy intrinsics; it emits
- * SMULBB / SMULTB / SMULTT for these on its own). */
-static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) { return mf_lo(a) * mf_lo(b); }
-static inline int32_t mf_smultb_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_lo(b); }
-static inline int32_t mf_smultt_u(uint32_t a, uint32_t b) { return mf_hi(a) * mf_hi(b); }
-
-/* (lo of a, hi of b): one PKHBT. */
-static inline uint32_t mf_pkhbt(uint32_t a, uint32_t b) {
-    return (a & 0xFFFFu) | (b & 0xFFFF0000u);
-}
 
 #endif

@@ -43,7 +43,7 @@ void mcuforge_signal_window_s16_dsp(const mcuforge_signal_window_params_t *p,
             const uint32_t x = mf_ld32(in + 2 * k), w = mf_ld32(weights + 2 * k);
             const int32_t lo = sat16(mf_smulbb_u(x, w) >> shift);
             const int32_t hi = sat16(mf_smultt_u(x, w) >> shift);
-            mf_st32(out + 2 * k, mf_pair(lo, hi));
+            mf_st32(out + 2 * k, mf_pack_lo(lo, hi));
         }
         if (p->weight_size & 1) {
             const int32_t i = p->weight_size - 1;
@@ -79,7 +79,7 @@ void mcuforge_signal_fft_auto_scale_s16_dsp(const mcuforge_signal_fft_auto_scale
     const uint32_t k = 1u << scale;
     for (size_t i = 0; i < pairs; ++i) {
         const uint32_t x = mf_ld32(input + 2 * i);
-        mf_st32(output + 2 * i, mf_pair(mf_smulbb_u(x, k), mf_smultb_u(x, k)));
+        mf_st32(output + 2 * i, mf_pack_lo(mf_smulbb_u(x, k), mf_smultb_u(x, k)));
     }
     if (n & 1) {
         output[n - 1] = (int16_t)(input[n - 1] * (int32_t)k);
@@ -93,14 +93,14 @@ void mcuforge_signal_fft_auto_scale_s16_dsp(const mcuforge_signal_fft_auto_scale
 static inline uint32_t scale_down(uint32_t x, uint32_t kd) {
     const int32_t lo = mf_smlabb_u(x, kd, 1 << 14);
     const int32_t hi2 = mf_smlatt_u(x, kd, 1 << 15);
-    return ((uint32_t)hi2 & 0xFFFF0000u) | (((uint32_t)(lo >> 15)) & 0xFFFFu);
+    return mf_pack_q15(lo, hi2);
 }
 
 /* q15 complex product, as kissfft's C_MUL. */
 static inline uint32_t cmul(uint32_t a, uint32_t w) {
     const int32_t re = mf_smlsd(a, w, 1 << 14);
     const int32_t im = mf_smladx(a, w, 1 << 14);
-    return mf_pkhbt((uint32_t)(re >> 15), (uint32_t)im << 1);
+    return mf_pack_q15(re, (int32_t)((uint32_t)im << 1));
 }
 
 #define KD4 ((uint32_t)(32767 / 4) | ((uint32_t)(2 * (32767 / 4)) << 16))
@@ -228,14 +228,15 @@ void mcuforge_signal_rfft_s16_dsp(const mcuforge_signal_rfft_params_t *p, const 
 
 void mcuforge_signal_energy_s16_dsp(const mcuforge_signal_energy_params_t *p,
                                     const int16_t *input, uint32_t *output) {
+    const int32_t start = p->start, end = p->end, size = p->size;
     int32_t i = 0;
-    for (; i < p->start; ++i) {
+    for (; i < start; ++i) {
         output[i] = 0;
     }
-    for (; i < p->end; ++i) {
+    for (; i < end; ++i) {
         output[i] = mf_smuad_self(mf_ld32(input + 2 * i));
     }
-    for (; i < p->size; ++i) {
+    for (; i < size; ++i) {
         output[i] = 0;
     }
 }
