@@ -170,24 +170,35 @@ static void first_stage(const int16_t *in, uint32_t *out, const uint16_t *block_
 }
 
 /* A radix-4 stage: `blocks` blocks of 4m points; twiddle k of each leg is shared by all blocks,
- * so the loop runs over k outside and blocks inside. */
-static void stage4(uint32_t *f, size_t m, size_t blocks, const int16_t *tw) {
-    for (size_t blk = 0; blk < blocks; ++blk) { /* k = 0: the products are identities */
-        uint32_t *g = f + blk * 4 * m;
+ * so the loop runs over k outside and blocks inside. Inlined with m constant for the usual sizes
+ * (the legs' offsets become immediates, which frees registers in the inner loop). */
+static inline __attribute__((always_inline)) void stage4_m(uint32_t *f, size_t m, size_t blocks,
+                                                           const int16_t *tw) {
+    uint32_t *const end = f + blocks * 4 * m;
+    for (uint32_t *g = f; g != end; g += 4 * m) { /* k = 0: the products are identities */
         bfly4_tail(g, m, scale_down(mf_ld32(g), KD4), scale_down(mf_ld32(g + m), KD4),
                    scale_down(mf_ld32(g + 2 * m), KD4), scale_down(mf_ld32(g + 3 * m), KD4));
     }
     for (size_t k = 1; k < m; ++k) {
         const uint32_t w1 = mf_ld32(tw + 2 * k * blocks), w2 = mf_ld32(tw + 4 * k * blocks);
         const uint32_t w3 = mf_ld32(tw + 6 * k * blocks);
-        for (size_t blk = 0; blk < blocks; ++blk) {
-            uint32_t *g = f + blk * 4 * m + k;
+        for (uint32_t *g = f + k; g != end + k; g += 4 * m) {
             const uint32_t a0 = scale_down(mf_ld32(g), KD4);
             const uint32_t s0 = cmul(scale_down(mf_ld32(g + m), KD4), w1);
             const uint32_t s1 = cmul(scale_down(mf_ld32(g + 2 * m), KD4), w2);
             const uint32_t s2 = cmul(scale_down(mf_ld32(g + 3 * m), KD4), w3);
             bfly4_tail(g, m, a0, s0, s1, s2);
         }
+    }
+}
+
+static void stage4(uint32_t *f, size_t m, size_t blocks, const int16_t *tw) {
+    switch (m) {
+    case 4: stage4_m(f, 4, blocks, tw); break;
+    case 16: stage4_m(f, 16, blocks, tw); break;
+    case 64: stage4_m(f, 64, blocks, tw); break;
+    case 256: stage4_m(f, 256, blocks, tw); break;
+    default: stage4_m(f, m, blocks, tw); break;
     }
 }
 
