@@ -13,9 +13,6 @@ typedef struct {
 
 void mcuforge_signal_window_s16(const mcuforge_signal_window_params_t *p, const int16_t *input,
                                 const int16_t *weights, int16_t *output);
-void mcuforge_signal_window_s16_dsp(const mcuforge_signal_window_params_t *p,
-                                    const int16_t *input, const int16_t *weights,
-                                    int16_t *output);
 
 typedef struct {
     int32_t size;

@@ -15,6 +15,10 @@ static inline uint32_t mf_ld32(const void *p) {
 }
 static inline void mf_st32(void *p, uint32_t v) { __builtin_memcpy(p, &v, sizeof v); }
 
+/* A word of a word-aligned int16 array, read or written directly (GCC may then pair the
+ * accesses into LDRD / STRD): may_alias keeps the aliasing rules intact. */
+typedef uint32_t mf_w32 __attribute__((may_alias, aligned(4)));
+
 static inline int32_t mf_lo(uint32_t x) { return (int16_t)(uint16_t)x; }
 static inline int32_t mf_hi(uint32_t x) { return (int16_t)(uint16_t)(x >> 16); }
 /* (lo, hi) from two ints, each truncated to 16 bits. */

@@ -19,51 +19,50 @@
 #include "kernels/signal_spectrum.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/dsp/dsp_pairs.h"
 #include "kernels/signal_common.h"
 
-/* ---- SignalWindow ---- */
-
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-static inline int32_t sat16(int32_t x) { return __ssat(x, 16); }
-#else
-static inline int32_t sat16(int32_t x) { return x < -32768 ? -32768 : (x > 32767 ? 32767 : x); }
-#endif
-
-void mcuforge_signal_window_s16_dsp(const mcuforge_signal_window_params_t *p,
-                                    const int16_t *input, const int16_t *weights,
-                                    int16_t *output) {
-    const int32_t shift = p->shift;
-    const size_t pairs = (size_t)p->weight_size / 2;
-    for (int32_t base = 0; base < p->size; base += p->weight_size) {
-        const int16_t *in = input + base;
-        int16_t *out = output + base;
-        for (size_t k = 0; k < pairs; ++k) {
-            const uint32_t x = mf_ld32(in + 2 * k), w = mf_ld32(weights + 2 * k);
-            const int32_t lo = sat16(mf_smulbb_u(x, w) >> shift);
-            const int32_t hi = sat16(mf_smultt_u(x, w) >> shift);
-            mf_st32(out + 2 * k, mf_pack_lo(lo, hi));
-        }
-        if (p->weight_size & 1) {
-            const int32_t i = p->weight_size - 1;
-            out[i] = (int16_t)sat16(((int32_t)in[i] * weights[i]) >> shift);
-        }
-    }
-}
-
 /* ---- SignalFftAutoScale ---- */
+
+/* One value at a time, for tensors that do not start on a word boundary. */
+static void auto_scale_unaligned(
+    const mcuforge_signal_fft_auto_scale_params_t *p, const int16_t *input, int16_t *output,
+    int32_t *scale_bits) {
+    const int32_t scale = mf_fft_scale_bits(mf_tflm_max_abs16(input, p->size));
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = (int16_t)(uint16_t)(uint32_t)((int32_t)input[i] * (1 << scale));
+    }
+    *scale_bits = scale;
+}
 
 void mcuforge_signal_fft_auto_scale_s16_dsp(const mcuforge_signal_fft_auto_scale_params_t *p,
                                             const int16_t *input, int16_t *output,
                                             int32_t *scale_bits) {
-    const size_t n = (size_t)p->size, pairs = n / 2;
-    uint32_t mx = 0, mn = 0;
-    for (size_t k = 0; k < pairs; ++k) {
-        const uint32_t x = mf_ld32(input + 2 * k);
-        mx = mf_max16(mx, x);
-        mn = mf_min16(mn, x);
+    const size_t n = (size_t)p->size;
+    if (((uintptr_t)input | (uintptr_t)output) & 3u) {
+        /* A tensor that starts mid-word (a view into another one). */
+        auto_scale_unaligned(p, input, output, scale_bits);
+        return;
     }
+    const size_t pairs = n / 2;
+    const mf_w32 *in = (const mf_w32 *)(const void *)input;
+    uint32_t mx = 0, mn = 0, mx1 = 0, mn1 = 0;
+    size_t k = 0;
+    for (; k + 2 <= pairs; k += 2) {
+        const uint32_t x0 = in[k], x1 = in[k + 1];
+        mx = mf_max16(mx, x0);
+        mn = mf_min16(mn, x0);
+        mx1 = mf_max16(mx1, x1);
+        mn1 = mf_min16(mn1, x1);
+    }
+    if (k < pairs) {
+        mx = mf_max16(mx, in[k]);
+        mn = mf_min16(mn, in[k]);
+    }
+    mx = mf_max16(mx, mx1);
+    mn = mf_min16(mn, mn1);
     int32_t hi = mf_lo(mx) > mf_hi(mx) ? mf_lo(mx) : mf_hi(mx);
     int32_t lo = mf_lo(mn) < mf_hi(mn) ? mf_lo(mn) : mf_hi(mn);
     if (n & 1) {
@@ -76,13 +75,19 @@ void mcuforge_signal_fft_auto_scale_s16_dsp(const mcuforge_signal_fft_auto_scale
                                      : (int16_t)(hi > -lo ? hi : -lo);
     const int32_t scale = mf_fft_scale_bits(max);
     /* Lane products keep the lanes apart; each wraps to int16 as TFLM's int16 store does. */
-    const uint32_t k = 1u << scale;
-    for (size_t i = 0; i < pairs; ++i) {
-        const uint32_t x = mf_ld32(input + 2 * i);
-        mf_st32(output + 2 * i, mf_pack_lo(mf_smulbb_u(x, k), mf_smultb_u(x, k)));
+    const uint32_t mul = 1u << scale;
+    mf_w32 *out = (mf_w32 *)(void *)output;
+    size_t i = 0;
+    for (; i + 2 <= pairs; i += 2) {
+        const uint32_t x0 = in[i], x1 = in[i + 1];
+        out[i] = mf_pack_lo(mf_smulbb_u(x0, mul), mf_smultb_u(x0, mul));
+        out[i + 1] = mf_pack_lo(mf_smulbb_u(x1, mul), mf_smultb_u(x1, mul));
+    }
+    if (i < pairs) {
+        out[i] = mf_pack_lo(mf_smulbb_u(in[i], mul), mf_smultb_u(in[i], mul));
     }
     if (n & 1) {
-        output[n - 1] = (int16_t)(input[n - 1] * (int32_t)k);
+        output[n - 1] = (int16_t)(input[n - 1] * (int32_t)mul);
     }
     *scale_bits = scale;
 }
@@ -178,6 +183,18 @@ static inline __attribute__((always_inline)) void stage4_m(uint32_t *f, size_t m
     for (uint32_t *g = f; g != end; g += 4 * m) { /* k = 0: the products are identities */
         bfly4_tail(g, m, scale_down(mf_ld32(g), KD4), scale_down(mf_ld32(g + m), KD4),
                    scale_down(mf_ld32(g + 2 * m), KD4), scale_down(mf_ld32(g + 3 * m), KD4));
+    }
+    if (blocks == 1) { /* the last stage: one block, twiddles walked in step */
+        const mf_w32 *t = (const mf_w32 *)(const void *)tw;
+        for (size_t k = 1; k < m; ++k) {
+            uint32_t *g = f + k;
+            const uint32_t a0 = scale_down(mf_ld32(g), KD4);
+            const uint32_t s0 = cmul(scale_down(mf_ld32(g + m), KD4), t[k]);
+            const uint32_t s1 = cmul(scale_down(mf_ld32(g + 2 * m), KD4), t[2 * k]);
+            const uint32_t s2 = cmul(scale_down(mf_ld32(g + 3 * m), KD4), t[3 * k]);
+            bfly4_tail(g, m, a0, s0, s1, s2);
+        }
+        return;
     }
     for (size_t k = 1; k < m; ++k) {
         const uint32_t w1 = mf_ld32(tw + 2 * k * blocks), w2 = mf_ld32(tw + 4 * k * blocks);

@@ -74,16 +74,23 @@ def _dsp(ctx: LowerContext, kernel: str) -> dict[str, str]:
 
 def _lower_window(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     values, _ = custom_options(op, ("shift",))
-    return KernelCall(
+    params = {"size": _t(graph, op, 0).size, "weight_size": _t(graph, op, 1).size,
+              "shift": int(values["shift"])}
+    call = KernelCall(
         op=op,
-        **_dsp(ctx, "mcuforge_signal_window_s16"),
+        kernel="mcuforge_signal_window_s16",
         source="signal_spectrum",
         params_type="mcuforge_signal_window_params_t",
-        params={"size": _t(graph, op, 0).size, "weight_size": _t(graph, op, 1).size,
-                "shift": int(values["shift"])},
+        params=params,
         args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
         inplace=[(op.outputs[0], op.inputs[0])],
     )
+    if "dsp" in ctx.kernel_families and params["weight_size"] % 2 == 0:
+        # Specialized per model: the shift becomes SSAT's immediate.
+        call.family, call.spec = "dsp", dict(params)
+        call.spec_macro, call.impl_header = ("MF_WINDOW_DSP_SPEC",
+                                             "kernels/dsp/signal_window_spec.h")
+    return call
 
 
 # ---- SignalFftAutoScale ----
