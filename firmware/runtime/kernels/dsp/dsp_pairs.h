@@ -54,8 +54,6 @@ static inline int32_t mf_smlabb_u(uint32_t a, uint32_t b, int32_t acc) {
 static inline int32_t mf_smlatt_u(uint32_t a, uint32_t b, int32_t acc) {
     return __smlatt((int32_t)a, (int32_t)b, acc);
 }
-/* Per-lane signed max and min, each one SSUB16 + SEL kept together (SEL reads the GE flags the
- * SSUB16 just set, which the compiler must not separate). */
 /* GCC's arm_acle.h has no SMULxy or PKHxx intrinsics, and GCC does not always find them in
  * plain C: inline assembly, one instruction each. */
 static inline int32_t mf_smulbb_u(uint32_t a, uint32_t b) {
@@ -91,17 +89,19 @@ static inline uint32_t mf_pack_q15(int32_t lo, int32_t hi) {
     __asm("pkhtb %0, %1, %2, asr #15" : "=r"(r) : "r"(hi), "r"(lo));
     return r;
 }
-static inline uint32_t mf_max16(uint32_t a, uint32_t b) {
-    uint32_t t, r;
-    __asm("ssub16 %0, %2, %3\n\tsel %1, %2, %3" : "=&r"(t), "=r"(r) : "r"(a), "r"(b) : "cc");
+/* Per-lane signed max and min into an accumulator, each one SSUB16 + SEL kept together (SEL
+ * reads the GE flags the SSUB16 just set, which the compiler must not separate). */
+static inline uint32_t mf_max16(uint32_t m, uint32_t x) {
+    uint32_t t;
+    __asm("ssub16 %0, %1, %2\n\tsel %1, %1, %2" : "=&r"(t), "+r"(m) : "r"(x) : "cc");
     (void)t;
-    return r;
+    return m;
 }
-static inline uint32_t mf_min16(uint32_t a, uint32_t b) {
-    uint32_t t, r;
-    __asm("ssub16 %0, %2, %3\n\tsel %1, %3, %2" : "=&r"(t), "=r"(r) : "r"(a), "r"(b) : "cc");
+static inline uint32_t mf_min16(uint32_t m, uint32_t x) {
+    uint32_t t;
+    __asm("ssub16 %0, %2, %1\n\tsel %1, %1, %2" : "=&r"(t), "+r"(m) : "r"(x) : "cc");
     (void)t;
-    return r;
+    return m;
 }
 #else
 static inline uint32_t mf_sadd16_u(uint32_t a, uint32_t b) {
