@@ -44,6 +44,10 @@ class FrontEndParams:
     filter_bank_block_size: int = 4
     #: The log's output scale is 2^post_scaling_bits.
     post_scaling_bits: int = 6
+    #: SignalEnergy leaves bins outside the filter bank's band unwritten, and TFLM's graph zeroes
+    #: them (CAST, STRIDED_SLICE, CONCATENATION, CAST). The filter bank only multiplies them by
+    #: zero weights, so the features are the same without: False writes the shorter graph.
+    zero_outside_band: bool = True
     noise_reduction: bool = True
     spectral_subtraction_bits: int = 14
     smoothing_bits: int = 10
@@ -131,7 +135,8 @@ def write_frontend(p: FrontEndParams = MICRO_SPEECH) -> bytes:
     w.custom("SignalRfft", [scaled], [spectrum], {"T": _INT16, "fft_length": n})
     energy = w.tensor("energy", "uint32", (bins,))
     w.custom("SignalEnergy", [spectrum], [energy], {"end_index": end, "start_index": start})
-    energy = _zero_outside(w, energy, bins, start, end)
+    if p.zero_outside_band:
+        energy = _zero_outside(w, energy, bins, start, end)
     filtered = w.tensor("filter_bank", "uint64", (p.channels,))
     w.custom("SignalFilterBank",
              [energy] + [w.const(f"filter_bank_{k}", fbank[k]) for k in
