@@ -154,6 +154,58 @@ def test_filter_bank_chain_streams_with_state(family: str, tmp_path: Path) -> No
         assert kernels(manifest).count("mcuforge_signal_filter_bank_dsp") == 4
 
 
+def _octave_sweep(rng: np.random.Generator, width: int) -> list[np.ndarray]:
+    """One step per octave [2^(k-1), 2^k) of uint32 (and 0..2 first): ``width`` values of it,
+    evenly spread, so every leading-bit position and most fractions below it are taken."""
+    steps = [np.resize(np.arange(3, dtype=np.uint64), width)]
+    for k in range(2, 33):
+        lo, hi = 1 << (k - 1), 1 << k
+        values = lo + (np.arange(width, dtype=np.uint64) * (hi - lo)) // width
+        values[-1] = hi - 1
+        steps.append(np.where(rng.random(width) < 0.1, rng.integers(lo, hi, width), values))
+    return [v.astype(np.uint32) for v in steps]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_pcan_gain_every_octave_and_fraction(family: str, tmp_path: Path) -> None:
+    """PCAN's gain (a quadratic per octave of the noise estimate, 10 fraction bits) for noise
+    estimates across every octave; a signal of 2^12 and no shift make each output
+    (gain << 6) - 64, the gain itself."""
+    rng = np.random.default_rng(31)
+    channels = 1024
+    w = TfliteWriter()
+    noise = w.input("noise", "uint32", (channels,))
+    outputs = []
+    for k in range(3):
+        lut = rng.integers(-32768, 32768, 125).astype(np.int16) if k else \
+            rng.integers(0, 32767, 125).astype(np.int16)
+        out = w.tensor(f"gain{k}", "uint32", (channels,))
+        w.custom("SignalPCAN", [w.const(f"signal{k}", np.full(channels, 1 << 12, np.uint32)),
+                                noise, w.const(f"lut{k}", lut)], [out], {"snr_shift": 0})
+        outputs.append(out)
+    steps = [[x] for x in _octave_sweep(rng, channels)]
+    bad, _ = stream_mismatches(w.finish(outputs), steps, tmp_path, families=FAMILIES[family])
+    assert not bad, "\n".join(bad[:10])
+
+
+def test_log_every_octave(tmp_path: Path) -> None:
+    """FilterBankLog (TFLM's Log32: leading bit, 128-segment correction table, two roundings)
+    across every octave of its input, with several output scales and correction shifts."""
+    rng = np.random.default_rng(37)
+    width = 2048
+    w = TfliteWriter()
+    x = w.input("x", "uint32", (width,))
+    outputs = []
+    for scale, correction in ((64, 0), (1, 3), (12345, 0), (1 << 16, 1), (3, 7)):
+        out = w.tensor(f"log{scale}_{correction}", "int16", (width,))
+        w.custom("SignalFilterBankLog", [x], [out],
+                 {"input_correction_bits": correction, "output_scale": scale})
+        outputs.append(out)
+    steps = [[v] for v in _octave_sweep(rng, width)]
+    bad, _ = stream_mismatches(w.finish(outputs), steps, tmp_path)
+    assert not bad, "\n".join(bad[:10])
+
+
 def test_cast_between_integer_types(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     ranges = {"bool": (0, 1), "int8": (-128, 127), "int16": (-32768, 32767),
