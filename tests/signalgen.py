@@ -38,9 +38,9 @@ def stream_mismatches(model: bytes, steps: Sequence[list[np.ndarray]], directory
             part = (views or {}).get(k, slice(None))
             g, w = np.asarray(g).reshape(-1)[part], np.asarray(w).reshape(-1)[part]
             if g.dtype != w.dtype or not np.array_equal(g, w):
-                where = np.nonzero(g != w)[0]
-                bad.append(f"step {i} output {k}: {where.size} values differ, first at "
-                           f"{where[:1].tolist()}: {g[where[:1]].tolist()} vs {w[where[:1]].tolist()}")
+                where = np.nonzero(g != w)[0][:1]
+                bad.append(f"step {i} output {k}: {np.count_nonzero(g != w)} values differ, "
+                           f"first at {where.tolist()}: {g[where].tolist()} vs {w[where].tolist()}")
     return bad, compiled.manifest
 
 
