@@ -728,7 +728,8 @@ REFUSED: list[tuple[str, tuple[Graph, Operator], str]] = [
      "fused activation TANH"),
     ("mul shapes", _graph("MUL", [("int8", (4, 3), SOFTMAX_OUT), ("int8", (4, 2), SOFTMAX_OUT)],
                           ("int8", (4, 3), SOFTMAX_OUT)), "do not broadcast"),
-    ("int32 mul", _graph("MUL", [("int32", (4,), None)] * 2, ("int32", (4,), None)), "needs int8"),
+    ("int16 mul", _graph("MUL", [("int16", (4,), None)] * 2, ("int16", (4,), None)),
+     "int16 MUL without quantization"),
     # pairs TFLM's QUANTIZE has no kernel for
     ("uint8->int16 quantize", _unary("QUANTIZE", "uint8", "int16"), "uint8 to int16"),
     ("float->uint8 quantize", _unary("QUANTIZE", "float32", "uint8"), "float32 to uint8"),

@@ -93,7 +93,8 @@ def render(rows: list[Row]) -> str:
         f"Tools: {_tool_versions()}.",
         "",
         "Instructions are QEMU's exact instruction counts (`-icount`), median of three "
-        "inferences of the same seeded input, measured around the model's `<name>_invoke()` on the device. "
+        "inferences of the same seeded input, measured around the model's `<name>_invoke()` "
+        "on the device. "
         "They are instructions, not cycles. Every build here is bit-exact with the TFLM "
         "reference interpreter (`make test` checks it).",
         "",

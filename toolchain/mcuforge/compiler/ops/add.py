@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.compiler.fixedpoint import mbqm
+from mcuforge.compiler.ops import int_arith
 from mcuforge.compiler.ops.base import (
     ConstArray,
     KernelCall,
@@ -21,6 +22,8 @@ LEFT_SHIFT = 20
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    if int_arith.handles(op, graph):
+        return int_arith.check(op, graph)
     problems = binary_int8_problems(op, graph)
     if not problems:
         a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
@@ -33,6 +36,8 @@ def check(op: Operator, graph: Graph) -> list[str]:
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    if int_arith.handles(op, graph):
+        return int_arith.lower(op, graph, ctx)
     a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     twice_max = 2.0 * float(max(f32(a.scale), f32(b.scale)))
     m1, s1 = quantize_multiplier(float(f32(a.scale)) / twice_max)

@@ -25,6 +25,7 @@ C_TYPES = {
     "int64": "int64_t",
     "uint16": "uint16_t",
     "uint64": "uint64_t",
+    "bool": "uint8_t",  # one byte, 0 or 1, as TFLM stores it
     "resource": "uint8_t",  # a variable's bytes in the state region
     "float32": "float",
 }

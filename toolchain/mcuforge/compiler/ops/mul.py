@@ -6,6 +6,7 @@ TFLM (``mul_common.cc`` + ``reference/integer_ops/mul.h``): one multiplier
 
 from __future__ import annotations
 
+from mcuforge.compiler.ops import int_arith
 from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
@@ -20,10 +21,14 @@ OPCODES = ("MUL",)
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    if int_arith.handles(op, graph):
+        return int_arith.check(op, graph)
     return binary_int8_problems(op, graph)
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    if int_arith.handles(op, graph):
+        return int_arith.lower(op, graph, ctx)
     a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     real = float(f32(a.scale)) * float(f32(b.scale)) / float(f32(out.scale))
     mult, shift = quantize_multiplier(real)
