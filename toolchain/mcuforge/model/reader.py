@@ -306,6 +306,8 @@ def precision_problems(graph: Graph) -> list[str]:
         if t.dtype not in ("float32", "float16"):
             continue
         producer = ops[producers[t.index]].opcode if t.index in producers else None
+        if producer is None and not users and t.index not in graph.inputs + graph.outputs:
+            continue  # no op reads or writes it (an LSTM's float "intermediates" hold scales)
         if t.index in graph.inputs and users and all(u.opcode == "QUANTIZE" for u in users):
             continue
         if t.index in graph.outputs and producer == "DEQUANTIZE":
