@@ -15,12 +15,14 @@ from mcuforge.errors import ToolchainMissing
 from mcuforge.quantize.errors import QuantizeError, refuse
 from mcuforge.quantize.flatbuffer import add_float_io, normalize_for_aeq, read_model
 from mcuforge.quantize.quiet import quiet
+from mcuforge.quantize.recurrent import convertible, nested_recurrent_problems
 
 # fmt: off
-# Keras layers that become WHILE loops, LSTM or BATCH_MATMUL kernels in TFLite; the converter
-# fails or even crashes on several of them during int8 calibration, so they are refused first.
+# Keras layers that become WHILE loops or BATCH_MATMUL kernels in TFLite; the converter fails or
+# even crashes on several of them during int8 calibration, so they are refused first. (LSTM, GRU
+# and SimpleRNN are fused or unrolled first: quantize/recurrent.py.)
 UNSUPPORTED_LAYERS = frozenset({
-    "LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+    "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
     "MultiHeadAttention", "Attention", "AdditiveAttention",
 })
 # fmt: on
@@ -50,8 +52,8 @@ def _keras_layer_problems(model: Any) -> list[str]:
         kind = type(layer).__name__
         if kind in UNSUPPORTED_LAYERS:
             problems.append(
-                f"layer '{layer.name}' ({kind}): becomes a WHILE loop or an LSTM / BATCH_MATMUL "
-                "op, not supported by the mcuforge compiler"
+                f"layer '{layer.name}' ({kind}): becomes a WHILE loop or BATCH_MATMUL ops, not "
+                "supported by the mcuforge compiler (LSTM, GRU and SimpleRNN layers are)"
             )
         stack.extend(getattr(layer, "layers", []))
     return problems
@@ -66,7 +68,7 @@ def _first_line(exc: BaseException) -> str:
     return (lines or [type(exc).__name__])[0][:400]
 
 
-def _converter(tf: Any, model_path: Path, fmt: str) -> Any:
+def _converter(tf: Any, model_path: Path, fmt: str, notes: list[str] | None = None) -> Any:
     if fmt == "saved_model":
         return _saved_model_converter(tf, model_path)
     try:
@@ -75,7 +77,7 @@ def _converter(tf: Any, model_path: Path, fmt: str) -> Any:
     except Exception as exc:  # Keras raises many types for unreadable or custom-layer files
         hint = " (replace Lambda layers by keras.ops calls)" if "Lambda" in str(exc) else ""
         raise QuantizeError(f"cannot load {model_path}: {_first_line(exc)}{hint}") from None
-    problems = _keras_layer_problems(keras_model)
+    problems = _keras_layer_problems(keras_model) + nested_recurrent_problems(keras_model)
     if problems:
         raise refuse(model_path.name, problems)
     if len(keras_model.inputs) != 1:
@@ -85,6 +87,9 @@ def _converter(tf: Any, model_path: Path, fmt: str) -> Any:
     shape = tuple(keras_model.inputs[0].shape[1:])
     if None in shape:
         raise QuantizeError(f"{model_path.name} has a free input dimension: {shape}")
+    keras_model, recurrent = convertible(tf, keras_model)
+    if notes is not None:
+        notes.extend(recurrent)
     fixed = tf.keras.Input(batch_shape=(1, *shape))
     return tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(fixed, keras_model(fixed)))
 
@@ -120,9 +125,11 @@ def _saved_model_converter(tf: Any, model_path: Path) -> Any:
         raise QuantizeError(f"cannot load {model_path}: {_first_line(exc)}") from None
 
 
-def convert(tf: Any, path: Path, fmt: str, calib: np.ndarray | None, float_io: bool) -> bytes:
-    """Float (``calib`` None) or full-integer conversion through TFLiteConverter."""
-    conv = _converter(tf, path, fmt)
+def convert(tf: Any, path: Path, fmt: str, calib: np.ndarray | None, float_io: bool,
+            notes: list[str] | None = None) -> bytes:
+    """Float (``calib`` None) or full-integer conversion through TFLiteConverter; ``notes``
+    receives what became of recurrent layers."""
+    conv = _converter(tf, path, fmt, notes)
     if calib is not None:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = lambda: ([s[None]] for s in calib)

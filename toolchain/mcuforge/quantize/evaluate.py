@@ -7,8 +7,9 @@ import numpy as np
 from mcuforge.quantize.quiet import import_tf, quiet
 
 
-def run_float(data: bytes, x: np.ndarray) -> np.ndarray:
-    """Outputs of a float .tflite for each sample (TFLite reference kernels, no XNNPACK)."""
+def run_float(data: bytes, x: np.ndarray, *, reset: bool = False) -> np.ndarray:
+    """Outputs of a float .tflite for each sample (TFLite reference kernels, no XNNPACK);
+    ``reset`` restores the model's state before each sample (independent sequences)."""
     try:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
@@ -21,13 +22,15 @@ def run_float(data: bytes, x: np.ndarray) -> np.ndarray:
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     results = []
     for sample in x:
+        if reset:
+            interp.reset_all_variables()
         interp.set_tensor(inp["index"], sample.reshape(inp["shape"]).astype(np.float32))
         interp.invoke()
         results.append(interp.get_tensor(out["index"]).reshape(-1).copy())
     return np.stack(results)
 
 
-def run_tflm(data: bytes, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def run_tflm(data: bytes, x: np.ndarray, *, reset: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Run a model under the TFLM reference interpreter, one sample at a time.
 
     Args:
@@ -48,6 +51,8 @@ def run_tflm(data: bytes, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if inp["dtype"] == np.int8 and sample.dtype != np.int8:
             scale, zp = float(in_q["scales"][0]), int(in_q["zero_points"][0])
             sample = np.clip(np.round(sample / scale) + zp, -128, 127).astype(np.int8)
+        if reset:
+            interp.reset()
         interp.set_input(sample.reshape(inp["shape"]).astype(inp["dtype"]), 0)
         interp.invoke()
         raw.append(np.array(interp.get_output(0)).reshape(-1))

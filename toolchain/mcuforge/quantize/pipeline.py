@@ -25,6 +25,7 @@ from mcuforge.quantize.flatbuffer import (
     unsupported_float_ops,
 )
 from mcuforge.quantize.quiet import import_tf
+from mcuforge.quantize.recurrent import recurrent_note
 from mcuforge.quantize.report import QuantizeReport
 
 
@@ -78,7 +79,7 @@ def quantize(
         if weights:
             notes.append(f"{weights} weight tensors were already int8 (a hybrid model): kept")
     else:
-        float_tflite = convert(tf, model_path, fmt, None, float_io)
+        float_tflite = convert(tf, model_path, fmt, None, float_io, notes)
         in_shape = io_details(float_tflite)[0]
     problems = unsupported_float_ops(float_tflite)
     if problems:
@@ -102,9 +103,14 @@ def quantize(
     problems = check_int8_model(int8_tflite, float_io=float_io)
     if problems:
         raise refuse(model_path.name, problems)
+    if (note := recurrent_note(model_ops(int8_tflite))) is not None:
+        notes.append(note)
 
     held = x[held_idx]
-    ref, got = run_float(float_tflite, held), run_tflm(int8_tflite, held)[1]
+    # A fused LSTM keeps its state between invocations; each sample is its own sequence.
+    reset = "UNIDIRECTIONAL_SEQUENCE_LSTM" in model_ops(int8_tflite)
+    ref = run_float(float_tflite, held, reset=reset)
+    got = run_tflm(int8_tflite, held, reset=reset)[1]
     if task is None:
         task = "classification" if looks_like_probabilities(ref) else "regression"
     (in_scale, in_zp), (out_scale, out_zp) = io_params(int8_tflite)
