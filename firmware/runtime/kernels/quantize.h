@@ -22,5 +22,14 @@ void mcuforge_quantize_f32_s8(const mcuforge_quantize_params_t *p, const float *
                               int8_t *output);
 void mcuforge_requantize_s8(const mcuforge_requantize_params_t *p, const int8_t *input,
                             int8_t *output);
+/* 16x8 models: float32 -> int16, and requantization between int8 and int16 either way. */
+void mcuforge_quantize_f32_s16(const mcuforge_quantize_params_t *p, const float *input,
+                               int16_t *output);
+void mcuforge_requantize_s8_s16(const mcuforge_requantize_params_t *p, const int8_t *input,
+                                int16_t *output);
+void mcuforge_requantize_s16_s8(const mcuforge_requantize_params_t *p, const int16_t *input,
+                                int8_t *output);
+void mcuforge_requantize_s16_s16(const mcuforge_requantize_params_t *p, const int16_t *input,
+                                 int16_t *output);
 
 #endif

@@ -14,6 +14,7 @@ import numpy as np
 from mcuforge.model.ir import Tensor
 
 INT8_MIN, INT8_MAX = -128, 127
+INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 
 
 def round_away(x: float) -> int:
@@ -41,23 +42,25 @@ def f32(x: float) -> np.float32:
 
 
 def activation_range(activation: str, out: Tensor) -> tuple[int, int]:
-    """The clamp bounds of a fused activation, as TFLM's ``CalculateActivationRangeQuantized``.
+    """The clamp bounds of a fused activation, as TFLM's ``CalculateActivationRangeQuantized``
+    (int8, or int16 for a 16x8 model's int16 output).
 
     The threshold is quantized in float32 (``roundf(f / scale)``), exactly as the reference does.
     """
     scale, zp = f32(out.scale), out.zero_point
+    lo, hi = (INT16_MIN, INT16_MAX) if out.dtype == "int16" else (INT8_MIN, INT8_MAX)
 
     def q(value: float) -> int:
         return zp + round_away(float(f32(value) / scale))
 
     if activation in ("NONE", None):
-        return INT8_MIN, INT8_MAX
+        return lo, hi
     if activation == "RELU":
-        return max(INT8_MIN, q(0.0)), INT8_MAX
+        return max(lo, q(0.0)), hi
     if activation == "RELU6":
-        return max(INT8_MIN, q(0.0)), min(INT8_MAX, q(6.0))
+        return max(lo, q(0.0)), min(hi, q(6.0))
     if activation == "RELU_N1_TO_1":
-        return max(INT8_MIN, q(-1.0)), min(INT8_MAX, q(1.0))
+        return max(lo, q(-1.0)), min(hi, q(1.0))
     raise ValueError(f"fused activation {activation} has no int8 clamp")
 
 

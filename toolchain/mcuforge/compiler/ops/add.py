@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.compiler.fixedpoint import mbqm
+from mcuforge.compiler.ops import int16
 from mcuforge.compiler.ops.base import (
     ConstArray,
     KernelCall,
@@ -21,6 +22,9 @@ LEFT_SHIFT = 20
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    # --- 16x8 (quantized int16) dispatch: compiler/ops/int16.py ---
+    if int16.uses_int16(op, graph) and graph.tensors[op.inputs[0]].quant is not None:
+        return int16.check_binary(op, graph)
     problems = binary_int8_problems(op, graph)
     if not problems:
         a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
@@ -33,6 +37,9 @@ def check(op: Operator, graph: Graph) -> list[str]:
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    # --- 16x8 (quantized int16) dispatch: compiler/ops/int16.py ---
+    if int16.uses_int16(op, graph) and graph.tensors[op.inputs[0]].quant is not None:
+        return int16.lower_binary(op, graph)
     a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     twice_max = 2.0 * float(max(f32(a.scale), f32(b.scale)))
     m1, s1 = quantize_multiplier(float(f32(a.scale)) / twice_max)

@@ -1,4 +1,5 @@
-"""QUANTIZE: float32 -> int8 at a float graph input, and int8 -> int8 requantization.
+"""QUANTIZE: float32 -> int8 / int16 at a float graph input, and requantization between int8
+and int16 (16x8 models) either way.
 
 TFLM (``quantize_common.cc``): float input goes through ``AffineQuantize``:
 ``int32(round(x / float(scale))) + zp``, clamped, with a float32 division (the double scale it
@@ -21,16 +22,15 @@ def check(op: Operator, graph: Graph) -> list[str]:
     if not op.inputs or not op.outputs:
         return ["missing input or output"]
     inp, out = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
-    if (inp.dtype, out.dtype) not in (("float32", "int8"), ("int8", "int8")):
-        return [
-            f"quantizes {inp.dtype} to {out.dtype}; supported: float32 -> int8, int8 -> int8"
-        ]
+    if inp.dtype not in ("float32", "int8", "int16") or out.dtype not in ("int8", "int16"):
+        return [f"quantizes {inp.dtype} to {out.dtype}; supported: float32, int8 or int16 to "
+                "int8 or int16"]
     problems = []
-    if out.quant is None or (inp.dtype == "int8" and inp.quant is None):
-        return ["int8 tensor without quantization parameters"]
+    if out.quant is None or (inp.dtype != "float32" and inp.quant is None):
+        return ["integer tensor without quantization parameters"]
     if out.quant.per_channel or (inp.quant is not None and inp.quant.per_channel):
         problems.append("per-channel quantization")
-    scales = [out.scale] + ([inp.scale] if inp.dtype == "int8" else [])
+    scales = [out.scale] + ([inp.scale] if inp.dtype != "float32" else [])
     if not all(math.isfinite(s) and s > 0 for s in scales):
         problems.append("a quantization scale is zero, negative or not finite")
     return problems
@@ -42,7 +42,7 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     if inp.dtype == "float32":
         return KernelCall(
             op=op,
-            kernel="mcuforge_quantize_f32_s8",
+            kernel=f"mcuforge_quantize_f32_s{8 if out.dtype == 'int8' else 16}",
             source="quantize",
             params_type="mcuforge_quantize_params_t",
             params={"size": inp.size, "scale": float(f32(out.scale)), "zero_point": out.zero_point},
@@ -51,7 +51,10 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     mult, shift = quantize_multiplier(float(f32(inp.scale)) / float(f32(out.scale)))
     return KernelCall(
         op=op,
-        kernel="mcuforge_requantize_s8",
+        kernel={("int8", "int8"): "mcuforge_requantize_s8",
+                ("int8", "int16"): "mcuforge_requantize_s8_s16",
+                ("int16", "int8"): "mcuforge_requantize_s16_s8",
+                ("int16", "int16"): "mcuforge_requantize_s16_s16"}[(inp.dtype, out.dtype)],
         source="quantize",
         params_type="mcuforge_requantize_params_t",
         params={
@@ -62,5 +65,5 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
             "shift": shift,
         },
         args=args,
-        inplace=[(op.outputs[0], op.inputs[0])],
+        inplace=[(op.outputs[0], op.inputs[0])] if inp.dtype == out.dtype else [],
     )
