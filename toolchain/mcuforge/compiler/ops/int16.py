@@ -14,13 +14,20 @@ differs from int8, exactly as TFLM does it:
 * LOGISTIC and TANH interpolate a 256-entry sigmoid table; the input rescaling comes from the
   input scale (a power of two 2**-12, or a multiplier found by doubling ``scale * 4096 * 3``);
   the output scale must be 2**-15.
+* SOFTMAX interpolates two 513-entry tables (exp and 1 / (1 + x)) that TFLM computes in float
+  at Prepare; the compiler computes them the same way, with the C library's expf.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 from mcuforge.compiler.ops.base import (
+    ConstArray,
     KernelCall,
     TensorArg,
     broadcast_params,
@@ -227,8 +234,6 @@ def lower_binary(op: Operator, graph: Graph) -> KernelCall:
 
 def _log2(scale: float) -> tuple[int, bool]:
     """TFLM's CheckedLog2 in float32: (rounded log2, whether the scale is a power of two)."""
-    import numpy as np
-
     log2 = float(np.log(np.float32(scale)) * (np.float32(1.0) / np.log(np.float32(2.0))))
     rounded = math.copysign(math.floor(abs(log2) + 0.5), log2)
     return int(rounded), abs(log2 - rounded) < 1e-3
@@ -278,4 +283,89 @@ def lower_lut(op: Operator, graph: Graph) -> KernelCall:
         params={"size": inp.size, "input_multiplier": multiplier, "input_left_shift": shift},
         args=[TensorArg(op.inputs[0]), TensorArg(op.outputs[0], True)],
         inplace=[(op.outputs[0], op.inputs[0])],
+    )
+
+
+def _libm_expf() -> Any:
+    """The C library's expf: TFLM's int16 SOFTMAX tables are computed with it (std::exp on a
+    float), and the reference wheel links the same C library."""
+    import ctypes
+    import ctypes.util
+
+    libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    libm.expf.restype = ctypes.c_float
+    libm.expf.argtypes = [ctypes.c_float]
+    return libm.expf
+
+
+def lut_int16(transform: Callable[[np.float32], np.float32], input_scale: np.float32,
+              input_zero_point: int, output_scale: np.float32) -> np.ndarray:
+    """TFLM's LUTPopulateInt16<float>: 513 int16 samples of ``transform`` (in float32, every
+    operation rounded as the C++ does), each corrected by half the interpolation error at the
+    midpoint of its segment."""
+    f = np.float32
+    input_min = input_scale * f(-32768 - input_zero_point)
+    input_max = input_scale * f(32767 - input_zero_point)
+    output_min, output_max = output_scale * f(-32768), output_scale * f(32767)
+    steps = 512
+    step = (input_max - input_min) / f(steps)
+    half_step = step / f(2)
+    scaling_inv = f(65536) / (output_max - output_min)
+
+    def rnd(x: np.float32) -> np.float32:
+        return f(math.copysign(math.floor(abs(float(x)) + 0.5), float(x)))
+
+    table = []
+    for i in range(steps):
+        val = transform(input_min + f(i) * step)
+        mid = transform(input_min + f(i) * step + half_step)
+        nxt = transform(input_min + f(i + 1) * step)
+        sample = rnd(val * scaling_inv)
+        interp = rnd((nxt * scaling_inv + rnd(val * scaling_inv)) / f(2))
+        bias = rnd((interp - rnd(mid * scaling_inv)) / f(2))
+        table.append(min(max(float(sample - bias), -32768.0), 32767.0))
+    table.append(min(max(float(rnd(transform(input_max) * scaling_inv)), -32768.0), 32767.0))
+    return np.array(table, dtype=np.int16)
+
+
+def softmax_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The exp and 1 / (1 + x) tables of TFLM's int16 SOFTMAX (the same for every model)."""
+    f, span = np.float32, 65535
+    expf = _libm_expf()
+    exp_lut = lut_int16(lambda v: f(expf(float(v))), f(10.0) / f(span), 32767, f(2.0) / f(span))
+    recip = lut_int16(lambda v: f(1.0) / (f(1.0) + v), f(1.0) / f(span), -32768, f(2.0) / f(span))
+    return exp_lut, recip
+
+
+def check_softmax(op: Operator, graph: Graph) -> list[str]:
+    problems = _symmetric(graph, op, {"input": op.inputs[0], "output": op.outputs[0]})
+    if problems:
+        return problems
+    inp, out = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    if abs(float(f32(out.scale)) - 1.0 / 32768) > 0.001 / 32768:
+        problems.append(f"output scale {out.scale:g} is not 1/32768 (TFLM's int16 SOFTMAX "
+                        "needs it)")
+    if out.shape != inp.shape or not inp.shape:
+        problems.append(f"output tensor {out.index} has shape {list(out.shape)}, input "
+                        f"{list(inp.shape)}")
+    return problems
+
+
+def lower_softmax(op: Operator, graph: Graph) -> KernelCall:
+    inp = graph.tensors[op.inputs[0]]
+    beta = float(f32(op.options.get("beta", 1.0)))
+    multiplier, shift = quantize_multiplier(float(f32(inp.scale)) * beta / (10.0 / 65535.0))
+    exp_lut, recip = softmax_tables()
+    tables = [ConstArray(f"op{op.index}_exp_lut", exp_lut),
+              ConstArray(f"op{op.index}_recip_lut", recip)]
+    depth = inp.shape[-1]
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_softmax_s16",
+        source="s16_elementwise",
+        params_type="mcuforge_softmax16_params_t",
+        params={"outer_size": inp.size // depth, "depth": depth, "input_multiplier": multiplier,
+                "input_left_shift": shift, "exp_lut": tables[0], "recip_lut": tables[1]},
+        args=[TensorArg(op.inputs[0]), TensorArg(op.outputs[0], True)],
+        consts=tables,
     )
