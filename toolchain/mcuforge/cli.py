@@ -26,6 +26,16 @@ def _progress(quiet: bool) -> Any:
     return lambda msg: click.echo(f"[mcuforge] {msg}", err=True)
 
 
+def _progress_to_terminal() -> Any:
+    """Progress that reaches the terminal even while TensorFlow's output is swallowed (the
+    quantizer redirects file descriptors 1 and 2 around the converter): written to a copy of
+    descriptor 2 taken now."""
+    import os
+
+    stream = os.fdopen(os.dup(2), "w", buffering=1)
+    return lambda msg: stream.write(f"[mcuforge] {msg}\n")
+
+
 def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -329,9 +339,15 @@ def bench_cmd(
               help="Share of the samples kept out of calibration to compare float and int8.")
 @click.option("--task", type=click.Choice(["classification", "regression"]),
               help="How to compare outputs (default: guessed from the float outputs).")
+@click.option("--activations", type=click.Choice(["int8", "int16"]), default="int8",
+              show_default=True,
+              help="int16: a 16x8 model (int16 activations, int8 weights), more precise.")
+@click.option("--keep-float", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the converted float .tflite here, even if the model is refused.")
 @JSON_OPTION
 def quantize_cmd(model: Path, out_path: Path, calibration: Path, float_io: bool, holdout: float,
-                 task: str | None, as_json: bool) -> None:
+                 task: str | None, activations: str, keep_float: Path | None,
+                 as_json: bool) -> None:
     """Quantize a float model (Keras .keras/.h5, SavedModel directory or float .tflite) to full
     int8, and report how much accuracy it cost on held-out samples.
 
@@ -342,7 +358,8 @@ def quantize_cmd(model: Path, out_path: Path, calibration: Path, float_io: bool,
     from mcuforge.quantize import format_report, quantize
 
     report = quantize(model, out_path, calibration, float_io=float_io, holdout_fraction=holdout,
-                      task=task)
+                      task=task, activations=activations, keep_float=keep_float,
+                      progress=None if as_json else _progress_to_terminal())
     if as_json:
         _emit_json(report.to_dict())
     else:

@@ -126,20 +126,22 @@ def _saved_model_converter(tf: Any, model_path: Path) -> Any:
 
 
 def convert(tf: Any, path: Path, fmt: str, calib: np.ndarray | None, float_io: bool,
-            notes: list[str] | None = None) -> bytes:
-    """Float (``calib`` None) or full-integer conversion through TFLiteConverter; ``notes``
-    receives what became of recurrent layers."""
+            notes: list[str] | None = None, activations: str = "int8") -> bytes:
+    """Float (``calib`` None) or full-integer conversion through TFLiteConverter: int8, or 16x8
+    (int16 activations, int8 weights) with ``activations="int16"``. ``notes`` receives what
+    became of recurrent layers."""
     conv = _converter(tf, path, fmt, notes)
     if calib is not None:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = lambda: ([s[None]] for s in calib)
-        # Float fallback is allowed so that an op without an int8 kernel comes back by name
+        # Float fallback is allowed so that an op without an integer kernel comes back by name
         # through check_int8_model instead of as a converter stack trace.
-        conv.target_spec.supported_ops = [
-            tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-            tf.lite.OpsSet.TFLITE_BUILTINS,
-        ]
-        conv.inference_input_type = conv.inference_output_type = tf.float32 if float_io else tf.int8
+        integer_ops = (tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if activations == "int8" else
+                       tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8)
+        conv.target_spec.supported_ops = [integer_ops, tf.lite.OpsSet.TFLITE_BUILTINS]
+        io_type = tf.int8 if activations == "int8" else tf.int16
+        conv.inference_input_type = conv.inference_output_type = (
+            tf.float32 if float_io else io_type)
     try:
         with quiet():
             return bytes(conv.convert())
@@ -147,8 +149,9 @@ def convert(tf: Any, path: Path, fmt: str, calib: np.ndarray | None, float_io: b
         raise QuantizeError(f"TFLite converter failed on {path.name}: {_first_line(exc)}") from None
 
 
-def aeq_quantize(float_tflite: bytes, calib: np.ndarray, float_io: bool) -> bytes:
-    """Full-integer quantisation of a float .tflite with ai-edge-quantizer."""
+def aeq_quantize(float_tflite: bytes, calib: np.ndarray, float_io: bool,
+                 activations: str = "int8") -> bytes:
+    """Full-integer quantisation of a float .tflite with ai-edge-quantizer (int8 or 16x8)."""
     try:
         from ai_edge_quantizer import calibrator, quantizer, recipe, recipe_manager
         from ai_edge_quantizer.utils import qsv_utils
@@ -161,7 +164,7 @@ def aeq_quantize(float_tflite: bytes, calib: np.ndarray, float_io: bool) -> byte
     samples = [{sig.inputs[0].name.decode(): s[None]} for s in calib]
     try:
         with quiet():
-            rules = recipe.static_wi8_ai8()
+            rules = recipe.static_wi8_ai8() if activations == "int8" else recipe.static_wi8_ai16()
             manager = recipe_manager.RecipeManager()
             manager.load_quantization_recipe(rules)
             # Global min/max, as TFLiteConverter does: AEQ's default moving average of

@@ -11,7 +11,8 @@ def run_float(data: bytes, x: np.ndarray, *, reset: bool = False) -> np.ndarray:
     """Outputs of a float .tflite for each sample (TFLite reference kernels, no XNNPACK);
     ``reset`` restores the model's state before each sample (independent sequences)."""
     try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        with quiet():  # its own copy of the TensorFlow runtime prints the start-up lines again
+            from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
         tf = import_tf()
         Interpreter, OpResolverType = tf.lite.Interpreter, tf.lite.experimental.OpResolverType
@@ -48,16 +49,17 @@ def run_tflm(data: bytes, x: np.ndarray, *, reset: bool = False) -> tuple[np.nda
     in_q, out_q = inp["quantization_parameters"], out["quantization_parameters"]
     raw = []
     for sample in x:
-        if inp["dtype"] == np.int8 and sample.dtype != np.int8:
+        if inp["dtype"] in (np.int8, np.int16) and sample.dtype != inp["dtype"]:
             scale, zp = float(in_q["scales"][0]), int(in_q["zero_points"][0])
-            sample = np.clip(np.round(sample / scale) + zp, -128, 127).astype(np.int8)
+            info = np.iinfo(inp["dtype"])
+            sample = np.clip(np.round(sample / scale) + zp, info.min, info.max)
         if reset:
             interp.reset()
         interp.set_input(sample.reshape(inp["shape"]).astype(inp["dtype"]), 0)
         interp.invoke()
         raw.append(np.array(interp.get_output(0)).reshape(-1))
     outputs = np.stack(raw)
-    if out["dtype"] != np.int8:
+    if out["dtype"] not in (np.int8, np.int16):
         return outputs, outputs.astype(np.float32)
     scale, zp = float(out_q["scales"][0]), int(out_q["zero_points"][0])
     return outputs, (outputs.astype(np.float32) - zp) * scale

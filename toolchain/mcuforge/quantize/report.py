@@ -25,7 +25,7 @@ class QuantizeReport:
     calibration_samples: int
     heldout_samples: int
     task: str  # "classification" or "regression"
-    float_bytes: int  # the model as given (file, or all files of a SavedModel)
+    float_bytes: int  # the file as given (or all files of a SavedModel), not the float model
     float_tflite_bytes: int
     int8_bytes: int
     ops: list[str]  # op of each operator of the int8 model, in order
@@ -41,6 +41,13 @@ class QuantizeReport:
         return asdict(self)
 
 
+def _source_label(fmt: str) -> str:
+    """What ``float_bytes`` measured: the file given (a .keras file also holds the optimizer
+    state and the config, so it is not the float model's size)."""
+    return {"keras": "Keras file", "saved_model": "SavedModel directory",
+            "tflite": "input .tflite"}.get(fmt, "input")
+
+
 def format_report(report: QuantizeReport) -> str:
     """Human-readable summary of a :class:`QuantizeReport`."""
     r = report
@@ -53,8 +60,9 @@ def format_report(report: QuantizeReport) -> str:
         f"zero_point={r.input_zero_point}",
         f"  output {r.output_dtype}{r.output_shape} scale={r.output_scale:.6g} "
         f"zero_point={r.output_zero_point}",
-        f"  size   float {r.float_bytes} B (as .tflite {r.float_tflite_bytes} B) -> "
-        f"int8 {r.int8_bytes} B ({ratio:.0%})",
+        f"  size   {_source_label(r.source_format)} {r.float_bytes} B; float .tflite "
+        f"{r.float_tflite_bytes} B -> {r.output_dtype if r.output_dtype != 'float32' else 'int'} "
+        f".tflite {r.int8_bytes} B ({ratio:.0%} of the float model)",
         "  ops    " + ", ".join(f"{k} x{v}" for k, v in counts.items()),
         f"  calibration {r.calibration_samples} samples; compared on {r.heldout_samples} "
         "held-out samples (int8 under TFLM)",
