@@ -17,7 +17,8 @@ import click
 from mcuforge import __version__
 from mcuforge.errors import McuforgeError
 
-MODEL = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: A model argument; directories pass so that a SavedModel gets the "quantize first" advice.
+MODEL = click.Path(exists=True, path_type=Path)
 
 
 def _progress(quiet: bool) -> Any:
@@ -79,8 +80,8 @@ def cli() -> None:
 
     \b
     Quick start:
-      mcuforge inspect model.tflite
-      mcuforge test model.tflite --board mps2-an386 --vectors 50
+      mcuforge inspect models/gesture/gesture_int8.tflite
+      mcuforge test models/gesture/gesture_int8.tflite --board mps2-an386 --vectors 50
     """
 
 
@@ -97,7 +98,7 @@ def inspect_cmd(model: Path, as_json: bool, plot: Path | None) -> None:
 
     \b
     Example:
-      mcuforge inspect ../shared/models/person_detect.tflite --plot plan.png
+      mcuforge inspect models/wake_word/wake_word_int8.tflite --plot plan.png
     """
     from mcuforge.summary import format_summary, inspect_model
 
@@ -140,7 +141,7 @@ def build_cmd(
 
     \b
     Example:
-      mcuforge build hello_world_int8.tflite --board mps2-an386 -o build/hello
+      mcuforge build models/gesture/gesture_int8.tflite --board mps2-an386 -o build/gesture
     """
     from mcuforge.build import build_firmware
 
@@ -220,6 +221,8 @@ def test_cmd(
     \b
     Examples:
       mcuforge test models/wake_word/wake_word_int8.tflite --board mps2-an386 --vectors 50
+      mcuforge test models/gesture/gesture_int8.tflite --board mps2-an386 --inputs \
+          models/gesture/heldout.npz
       mcuforge test stream.tflite --board mps2-an386 --vectors 200 --reset-every 50
       mcuforge test stream.tflite --board mps2-an386 --emulator host --vectors 5000
     """
@@ -304,7 +307,7 @@ def bench_cmd(
 
     \b
     Example:
-      mcuforge bench mlperf_kws_ref_model.tflite --board mps2-an386 --layers
+      mcuforge bench models/wake_word/wake_word_int8.tflite --board mps2-an386 --layers
     """
     from mcuforge.bench import format_bench, run_bench
 
@@ -353,7 +356,10 @@ def quantize_cmd(model: Path, out_path: Path, calibration: Path, float_io: bool,
 
     \b
     Example:
-      mcuforge quantize model.keras -o model_int8.tflite --calibration samples.npz
+      mcuforge quantize models/gesture/gesture_float.keras -o gesture_int8.tflite \
+          --calibration models/gesture/heldout.npz
+      mcuforge quantize models/gesture/gesture_float.keras -o gesture_16x8.tflite \
+          --calibration models/gesture/heldout.npz --activations int16
     """
     from mcuforge.quantize import format_report, quantize
 

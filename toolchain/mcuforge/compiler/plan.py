@@ -21,6 +21,10 @@ from mcuforge.model.ir import Graph
 
 ALIGN = 16
 
+#: What "lower bound" means wherever it is printed next to an arena size.
+LOWER_BOUND_NOTE = ("lower bound: the most bytes of whole tensors alive at one step; an arena "
+                    "below it means kernels stream rows into memory their input frees")
+
 
 def _align(n: int, a: int = ALIGN) -> int:
     return (n + a - 1) // a * a

@@ -77,7 +77,7 @@ def compare(
     task: str,
     y: np.ndarray | None,
     held_idx: np.ndarray,
-) -> dict[str, float | None]:
+) -> dict[str, float | int | None]:
     """Float (``ref``) vs int8 (``got``) outputs on the held-out samples.
 
     ``y`` are the labels of all samples (class indices or one-hot), ``held_idx`` the rows of
@@ -89,9 +89,14 @@ def compare(
         "top1_agreement": None,
         "float_accuracy": None,
         "int8_accuracy": None,
+        "tied_top1": 0,
     }
     if task == "classification":
         metrics["top1_agreement"] = float(np.mean(ref.argmax(axis=1) == got.argmax(axis=1)))
+        # Quantized scores tie easily (an untrained model's near-uniform outputs all land on
+        # one int8 step); argmax then picks the first class, whatever the float model says.
+        metrics["tied_top1"] = int(np.sum((got == got.max(axis=1, keepdims=True)).sum(axis=1)
+                                          > 1))
         if y is not None:
             one_hot = y.ndim > 1 and y.shape[-1] > 1
             labels = y.reshape(len(y), -1).argmax(axis=1) if one_hot else y.reshape(-1)

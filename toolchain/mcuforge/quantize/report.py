@@ -34,6 +34,7 @@ class QuantizeReport:
     int8_accuracy: float | None = None
     max_abs_error: float = 0.0  # of the dequantised outputs
     mean_abs_error: float = 0.0
+    tied_top1: int = 0  # held-out samples whose int8 output has several top classes
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,6 +70,11 @@ def format_report(report: QuantizeReport) -> str:
     ]
     if r.top1_agreement is not None:
         lines.append(f"  top-1 agreement float vs int8: {r.top1_agreement:.2%}")
+        if r.tied_top1:
+            lines.append(
+                f"  warning: {r.tied_top1} of {r.heldout_samples} integer outputs tie for the top "
+                "class (equal scores; top-1 takes the first), so agreement says little: the "
+                "scores are closer than one output step, as for an untrained model")
     if r.float_accuracy is not None and r.int8_accuracy is not None:
         lines.append(f"  accuracy: float {r.float_accuracy:.2%}, int8 {r.int8_accuracy:.2%}")
     lines.append(f"  |float - int8| max {r.max_abs_error:.4g}, mean {r.mean_abs_error:.4g}")

@@ -13,6 +13,14 @@ from types import ModuleType
 
 from mcuforge.compiler.ops.base import KernelCall, LowerContext
 from mcuforge.errors import UnsupportedModelError
+from mcuforge.hints import (
+    batch_chain,
+    batch_problem,
+    float_model_problem,
+    is_float_model,
+    origin_hint,
+    recurrent_problem,
+)
 from mcuforge.model.ir import Graph, Operator
 from mcuforge.model.reader import precision_problems
 
@@ -44,34 +52,50 @@ def node_problems(graph: Graph, op: Operator) -> list[str]:
 
 
 def check_graph(graph: Graph) -> None:
-    """Raise :class:`UnsupportedModelError` listing every problem, before anything is built."""
+    """Raise :class:`UnsupportedModelError` listing every problem, before anything is built.
+
+    Problems that follow from one cause are reported once: a batch size computed at run time
+    (SHAPE ... PACK) replaces the errors of the nodes it feeds, and a float model gets one line
+    instead of one per tensor. Each unsupported op says which Keras layer it usually comes from
+    (``mcuforge.hints``).
+    """
     problems: list[str] = []
     unsupported: dict[str, list[int]] = {}
+    chain = batch_chain(graph)
+    precision = precision_problems(graph)
+    float_model = is_float_model(precision)  # every node's dtype errors would say the same
     for op in graph.operators:
+        if op.index in chain:
+            continue
         if op.opcode not in REGISTRY:
             unsupported.setdefault(op.opcode, []).append(op.index)
             continue
-        for p in node_problems(graph, op):
-            problems.append(f"{op.describe()}: {p}")
+        if not float_model:
+            problems += [f"{op.describe()}: {p}" for p in node_problems(graph, op)]
     for opcode, nodes in unsupported.items():
         where = ", ".join(str(n) for n in nodes)
         problems.insert(
             0, f"{opcode} is not supported (node{'s' if len(nodes) > 1 else ''} {where})"
         )
-    precision = precision_problems(graph)
-    problems.extend(precision)
+    hints = [h for h in (origin_hint(op) for op in unsupported) if h is not None]
+    if chain:
+        problems.insert(0, batch_problem(graph, chain))
+    opcodes = {op.opcode for op in graph.operators}
+    if (recurrent := recurrent_problem(opcodes)) is not None:
+        problems.insert(0, recurrent)
+    problems.extend(float_model_problem(graph, precision))
     if problems:
         lines = "\n  ".join(problems)
-        hint = ""
+        hint = "".join(f"\n  hint: {h}" for h in hints)
         if precision:
-            hint = (
-                "\nFloat, hybrid and 16x8 models need full-integer int8 quantization first: "
+            hint += (
+                "\nFloat, hybrid and 16x8 models need full-integer quantization first: "
                 "mcuforge quantize MODEL -o OUT.tflite --calibration DATA.npy"
             )
         raise UnsupportedModelError(
-            f"{graph.name}: cannot compile this model:\n  {lines}\n"
-            f"Supported ops: {', '.join(supported_ops())}{hint}",
-            problems,
+            f"{graph.name}: cannot compile this model:\n  {lines}{hint}\n"
+            f"Supported ops: {', '.join(supported_ops())}",
+            problems + [f"hint: {h}" for h in hints],
         )
 
 
