@@ -45,6 +45,15 @@ def source_format(model_path: Path) -> str:
     return formats[model_path.suffix.lower()]
 
 
+def _all_layers(model: Any) -> list[Any]:
+    out, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop(0)
+        out.append(layer)
+        stack.extend(getattr(layer, "layers", []))
+    return out
+
+
 def _keras_layer_problems(model: Any) -> list[str]:
     problems, stack = [], list(getattr(model, "layers", []))
     while stack:
@@ -68,7 +77,8 @@ def _first_line(exc: BaseException) -> str:
     return (lines or [type(exc).__name__])[0][:400]
 
 
-def _converter(tf: Any, model_path: Path, fmt: str, notes: list[str] | None = None) -> Any:
+def _converter(tf: Any, model_path: Path, fmt: str, notes: list[str] | None = None,
+               layers: dict[str, list[str]] | None = None) -> Any:
     if fmt == "saved_model":
         return _saved_model_converter(tf, model_path)
     try:
@@ -77,6 +87,9 @@ def _converter(tf: Any, model_path: Path, fmt: str, notes: list[str] | None = No
     except Exception as exc:  # Keras raises many types for unreadable or custom-layer files
         hint = " (replace Lambda layers by keras.ops calls)" if "Lambda" in str(exc) else ""
         raise QuantizeError(f"cannot load {model_path}: {_first_line(exc)}{hint}") from None
+    if layers is not None:
+        for layer in _all_layers(keras_model):
+            layers.setdefault(type(layer).__name__, []).append(layer.name)
     problems = _keras_layer_problems(keras_model) + nested_recurrent_problems(keras_model)
     if problems:
         raise refuse(model_path.name, problems)
@@ -126,11 +139,12 @@ def _saved_model_converter(tf: Any, model_path: Path) -> Any:
 
 
 def convert(tf: Any, path: Path, fmt: str, calib: np.ndarray | None, float_io: bool,
-            notes: list[str] | None = None, activations: str = "int8") -> bytes:
+            notes: list[str] | None = None, activations: str = "int8",
+            layers: dict[str, list[str]] | None = None) -> bytes:
     """Float (``calib`` None) or full-integer conversion through TFLiteConverter: int8, or 16x8
     (int16 activations, int8 weights) with ``activations="int16"``. ``notes`` receives what
-    became of recurrent layers."""
-    conv = _converter(tf, path, fmt, notes)
+    became of recurrent layers, ``layers`` the Keras model's layer names by class."""
+    conv = _converter(tf, path, fmt, notes, layers)
     if calib is not None:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = lambda: ([s[None]] for s in calib)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mcuforge.hints import origin_hint, recurrent_problem
 from mcuforge.quantize.calibration import (
     MAX_CALIBRATION_SAMPLES,
     MIN_CALIBRATION_SAMPLES,
@@ -19,6 +20,7 @@ from mcuforge.quantize.errors import QuantizeError, refuse
 from mcuforge.quantize.evaluate import compare, looks_like_probabilities, run_float, run_tflm
 from mcuforge.quantize.flatbuffer import (
     FLOAT_TYPES,
+    SUPPORTED_OPS,
     check_int8_model,
     compile_problems,
     int8_weight_tensors,
@@ -83,6 +85,7 @@ def quantize(
     if y is not None and y.shape[0] != x.shape[0]:
         raise QuantizeError(f"labels 'y' have {y.shape[0]} entries for {x.shape[0]} samples")
     notes: list[str] = []
+    layers: dict[str, list[str]] = {}  # Keras layer names by class, to name refused ops' origin
     tf = import_tf()
     if fmt == "tflite":
         float_tflite = model_path.read_bytes()
@@ -94,14 +97,14 @@ def quantize(
             notes.append(f"{weights} weight tensors were already int8 (a hybrid model): kept")
     else:
         with stage(progress, f"converting {model_path.name} to a float .tflite"):
-            float_tflite = convert(tf, model_path, fmt, None, float_io, notes)
+            float_tflite = convert(tf, model_path, fmt, None, float_io, notes, layers=layers)
         in_shape = io_details(float_tflite)[0]
     if keep_float is not None:
         Path(keep_float).parent.mkdir(parents=True, exist_ok=True)
         Path(keep_float).write_bytes(float_tflite)
     problems = unsupported_float_ops(float_tflite)
     if problems:
-        raise refuse(model_path.name, problems, keep_float)
+        raise refuse(model_path.name, problems + _hints(float_tflite, layers), keep_float)
     x = match_shape(x, in_shape, model_path.name).astype(np.float32)
     if not np.all(np.isfinite(x)):
         raise QuantizeError("calibration data contains NaN or infinite values")
@@ -127,7 +130,7 @@ def quantize(
     problems = check_int8_model(int8_tflite, float_io=float_io, activations=activations)
     problems = problems or compile_problems(int8_tflite, model_path.stem)
     if problems:
-        raise refuse(model_path.name, problems, keep_float)
+        raise refuse(model_path.name, problems + _hints(int8_tflite, layers), keep_float)
     if (note := recurrent_note(model_ops(int8_tflite))) is not None:
         notes.append(note)
 
@@ -169,3 +172,13 @@ def quantize(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_bytes(int8_tflite)
     return report
+
+
+def _hints(tflite: bytes, layers: dict[str, list[str]]) -> list[str]:
+    """Where each refused op comes from in the user's Keras model, and what to use instead."""
+    ops = model_ops(tflite)
+    missing = sorted({op for op in ops if op not in SUPPORTED_OPS})
+    hints = [h for h in (origin_hint(op, layers) for op in missing) if h is not None]
+    if (recurrent := recurrent_problem(set(ops))) is not None:
+        hints.insert(0, recurrent)
+    return [f"hint: {h}" for h in hints]
