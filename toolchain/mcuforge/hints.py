@@ -83,7 +83,8 @@ def origin_hint(opcode: str, keras_layers: dict[str, list[str]] | None = None) -
 
 def batch_chain(graph: Graph) -> set[int]:
     """Nodes that compute the batch size at run time: everything fed, through integer shape
-    tensors, by a SHAPE node, and the nodes consuming those shapes."""
+    tensors, by a SHAPE node, the nodes consuming those shapes and the nodes right after them
+    (their problems are the batch's, reported once)."""
     shape_tensors: set[int] = set()
     chain: set[int] = set()
     for op in graph.operators:  # schedule order: producers come first
@@ -94,6 +95,9 @@ def batch_chain(graph: Graph) -> set[int]:
         if op.opcode == "SHAPE" or op.opcode in BATCH_OPS:
             shape_tensors.update(t for t in op.outputs
                                  if graph.tensors[t].dtype in ("int32", "int64"))
+    # The nodes right after (a RESHAPE by a computed shape feeding a layer) inherit its errors.
+    produced = {t for i in chain for t in graph.operators[i].outputs}
+    chain |= {op.index for op in graph.operators if produced & set(op.inputs)}
     return chain
 
 

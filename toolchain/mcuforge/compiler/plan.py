@@ -253,6 +253,8 @@ def _can_merge(graph: Graph, life: dict[int, tuple[int, int]], groups: _Groups, 
 
 
 Merge = tuple[int, int, int, int]  # (step, output, input, lag)
+#: More merge candidates than this skip the one-by-one searches (see _merge_in_place).
+MAX_MERGE_SEARCH = 64
 
 
 def _apply(graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]],
@@ -289,6 +291,13 @@ def _merge_in_place(
     def arena(merges: list[Merge]) -> tuple[int, _Groups, list[Merge]]:
         groups, applied = _apply(graph, calls, life, base, merges)
         return _arena_of(graph, calls, life, groups), groups, applied
+
+    if len(candidates) > MAX_MERGE_SEARCH:
+        # Each trial places every buffer again: on graphs with hundreds of element-wise steps
+        # (an unrolled recurrent layer) the searches would take minutes. Take all merges or
+        # none, whichever is smaller.
+        every = arena(candidates)
+        return every[1] if every[0] <= arena([])[0] else base
 
     # Search 1: grow.
     grown: list[Merge] = []

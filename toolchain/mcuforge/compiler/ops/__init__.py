@@ -64,27 +64,29 @@ def check_graph(graph: Graph) -> None:
     chain = batch_chain(graph)
     precision = precision_problems(graph)
     float_model = is_float_model(precision)  # every node's dtype errors would say the same
+    chain_failed = False  # a batch computed at run time is only a problem when it fails
     for op in graph.operators:
+        node = [] if op.opcode not in REGISTRY or float_model else node_problems(graph, op)
         if op.index in chain:
+            chain_failed |= op.opcode not in REGISTRY or bool(node)
             continue
         if op.opcode not in REGISTRY:
             unsupported.setdefault(op.opcode, []).append(op.index)
-            continue
-        if not float_model:
-            problems += [f"{op.describe()}: {p}" for p in node_problems(graph, op)]
+        problems += [f"{op.describe()}: {p}" for p in node]
     for opcode, nodes in unsupported.items():
         where = ", ".join(str(n) for n in nodes)
         problems.insert(
             0, f"{opcode} is not supported (node{'s' if len(nodes) > 1 else ''} {where})"
         )
     hints = [h for h in (origin_hint(op) for op in unsupported) if h is not None]
-    if chain:
+    if chain_failed:
         problems.insert(0, batch_problem(graph, chain))
-    opcodes = {op.opcode for op in graph.operators}
-    if (recurrent := recurrent_problem(opcodes)) is not None:
-        problems.insert(0, recurrent)
     problems.extend(float_model_problem(graph, precision))
     if problems:
+        # Only a reason to explain, never one of its own: an unrolled layer of supported ops
+        # compiles.
+        if (recurrent := recurrent_problem({op.opcode for op in graph.operators})) is not None:
+            hints.insert(0, recurrent)
         lines = "\n  ".join(problems)
         hint = "".join(f"\n  hint: {h}" for h in hints)
         if precision:
