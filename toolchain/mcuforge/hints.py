@@ -48,7 +48,7 @@ ORIGINS: dict[str, Origin] = {
     "WHILE": Origin(("LSTM", "GRU", "SimpleRNN", "RNN"),
                     "convert with `mcuforge quantize`, which fuses LSTM layers into one op and "
                     "unrolls GRU / SimpleRNN for a fixed batch of 1"),
-    "EXP": Origin(("exp in a formula", "softmax written by hand"),
+    "EXP": Origin(("Activation", "exp in a formula", "softmax written by hand"),
                   "TFLM has only a float EXP; the Softmax layer converts to SOFTMAX"),
     "REVERSE_V2": Origin(("go_backwards=True",)),
     "GATHER": Origin(("Embedding", "a batch size computed at run time")),
