@@ -102,7 +102,7 @@ def batch_chain(graph: Graph) -> set[int]:
 
 
 def batch_problem(graph: Graph, chain: set[int]) -> str:
-    ops = sorted({graph.operators[i].opcode for i in chain})
+    ops = sorted({graph.operators[i].opcode for i in chain} & (BATCH_OPS | {"SHAPE"}))
     return BATCH_ADVICE.format(ops=", ".join(ops))
 
 
