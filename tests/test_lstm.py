@@ -56,11 +56,15 @@ def test_mnist_lstm_stream_and_reset_bit_exact(zoo: Path, tmp_path: Path) -> Non
     assert np.array_equal(host.run(vec)[0], first) and np.array_equal(ref.run(vec)[0], first)
 
 
-def test_mnist_lstm_with_cell_clip_bit_exact(zoo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("families", [("ref",), ("dsp", "fast", "ref")])
+def test_mnist_lstm_with_cell_clip_bit_exact(families: tuple[str, ...], zoo: Path,
+                                             tmp_path: Path) -> None:
     """A cell clip small enough to bite (the converter writes 10, which the state never
-    reaches in 28 steps)."""
+    reaches in 28 steps); the reference kernel and the DSP one (its intrinsics emulated)."""
     model = _set_lstm_option((zoo / "mnist_lstm_int8.tflite").read_bytes(), cellClip=0.3)
-    check_bit_exact(model, tmp_path, vectors=10, name="mnist_lstm_clip")
+    manifest = check_bit_exact(model, tmp_path, vectors=10, name="mnist_lstm_clip",
+                               families=families)
+    assert manifest["steps"][0]["kernel"].endswith("_dsp") == ("dsp" in families)
 
 
 def test_mnist_lstm_bit_exact_on_qemu(zoo: Path, tmp_path: Path) -> None:

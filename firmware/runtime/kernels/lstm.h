@@ -38,5 +38,8 @@ typedef struct {
  * are the state kept between invocations; ``scratch`` holds 4 * units int16. */
 void mcuforge_lstm_s8(const mcuforge_lstm_params_t *p, const int8_t *input, int8_t *output,
                       int8_t *hidden, int16_t *cell, int16_t *scratch);
+/* The same with the gates' dot products in Armv7E-M DSP instructions (kernels/dsp/lstm.c). */
+void mcuforge_lstm_s8_dsp(const mcuforge_lstm_params_t *p, const int8_t *input, int8_t *output,
+                          int8_t *hidden, int16_t *cell, int16_t *scratch);
 
 #endif

@@ -13,19 +13,31 @@
 #include "kernels/sigmoid16.h"
 #include "quant.h"
 
+/* The DSP family compiles this file again with its own dot product and name
+ * (kernels/dsp/lstm.c); the arithmetic around it is shared. */
+#ifndef MF_LSTM_NAME
+#define MF_LSTM_NAME mcuforge_lstm_s8
+#define MF_LSTM_DOT dot_s8
+#define MF_LSTM_REQUANT mf_mbqm
+
+/* sum_d a[d] * b[d] in int32 arithmetic that wraps like the reference's accumulator. */
+static uint32_t dot_s8(const int8_t *a, const int8_t *b, int32_t n) {
+    uint32_t acc = 0;
+    for (int32_t d = 0; d < n; ++d) {
+        acc += (uint32_t)((int32_t)a[d] * (int32_t)b[d]);
+    }
+    return acc;
+}
+#endif
+
 static int16_t sat16(int32_t x) { return (int16_t)mf_clamp(x, INT16_MIN, INT16_MAX); }
 
 /* out[u] = sat16(requant(bias[u] + sum_d w[u][d] * x[d])), the zero points being in bias. */
 static void fc_to_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int32_t rows,
                       int32_t cols, int32_t multiplier, int32_t shift, int16_t *out) {
     for (int32_t u = 0; u < rows; ++u) {
-        const int8_t *row = w + (size_t)u * (size_t)cols;
-        /* Unsigned sums: the reference's int32 accumulator wraps the same way. */
-        uint32_t acc = (uint32_t)bias[u];
-        for (int32_t d = 0; d < cols; ++d) {
-            acc += (uint32_t)((int32_t)row[d] * (int32_t)x[d]);
-        }
-        out[u] = sat16(mf_mbqm((int32_t)acc, multiplier, shift));
+        const uint32_t acc = (uint32_t)bias[u] + MF_LSTM_DOT(w + (size_t)u * (size_t)cols, x, cols);
+        out[u] = sat16(MF_LSTM_REQUANT((int32_t)acc, multiplier, shift));
     }
 }
 
@@ -45,8 +57,8 @@ static void gate(const mcuforge_lstm_params_t *p, int g, const int8_t *x, const 
     }
 }
 
-void mcuforge_lstm_s8(const mcuforge_lstm_params_t *p, const int8_t *input, int8_t *output,
-                      int8_t *hidden, int16_t *cell, int16_t *scratch) {
+void MF_LSTM_NAME(const mcuforge_lstm_params_t *p, const int8_t *input, int8_t *output,
+                  int8_t *hidden, int16_t *cell, int16_t *scratch) {
     const int32_t n = p->units;
     int16_t *forget = scratch;
     int16_t *in_gate = scratch + n;
@@ -63,10 +75,11 @@ void mcuforge_lstm_s8(const mcuforge_lstm_params_t *p, const int8_t *input, int8
             gate(p, MF_LSTM_INPUT_GATE, x, h, in_gate, tmp);
             gate(p, MF_LSTM_CELL_GATE, x, h, cell_gate, tmp);
             for (int32_t u = 0; u < n; ++u) {
-                const int32_t kept = sat16(mf_mbqm((int32_t)forget[u] * (int32_t)c[u],
+                const int32_t kept = sat16(MF_LSTM_REQUANT((int32_t)forget[u] * (int32_t)c[u],
                                                    p->forget_multiplier, p->forget_shift));
-                const int32_t added = sat16(mf_mbqm((int32_t)in_gate[u] * (int32_t)cell_gate[u],
-                                                    p->input_multiplier, p->input_shift));
+                const int32_t added =
+                    sat16(MF_LSTM_REQUANT((int32_t)in_gate[u] * (int32_t)cell_gate[u],
+                                          p->input_multiplier, p->input_shift));
                 int32_t next = sat16(kept + added);
                 if (p->cell_clip >= 0) {
                     next = mf_clamp(next, -p->cell_clip, p->cell_clip);
@@ -78,7 +91,7 @@ void mcuforge_lstm_s8(const mcuforge_lstm_params_t *p, const int8_t *input, int8
             for (int32_t u = 0; u < n; ++u) {
                 const int16_t tanh_c = mf_tanh_s16(c[u], p->cell_tanh_multiplier,
                                                    p->cell_tanh_shift);
-                const int32_t v = mf_mbqm((int32_t)tanh_c * (int32_t)out_gate[u],
+                const int32_t v = MF_LSTM_REQUANT((int32_t)tanh_c * (int32_t)out_gate[u],
                                           p->hidden_multiplier, p->hidden_shift) +
                                   p->hidden_zero_point;
                 h[u] = (int8_t)mf_clamp(v, INT8_MIN, INT8_MAX);

@@ -217,10 +217,12 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     # TFLM resets variable tensors to the zero point (int8) or zero, whatever their buffer holds.
     hidden_init = np.full(batches * units, h.zero_point, dtype=np.int8)
     cell_init = np.zeros(batches * units, dtype=np.int16)
+    dsp = "dsp" in ctx.kernel_families
     return KernelCall(
         op=op,
-        kernel="mcuforge_lstm_s8",
+        kernel="mcuforge_lstm_s8_dsp" if dsp else "mcuforge_lstm_s8",
         source="lstm",
+        family="dsp" if dsp else "ref",
         params_type="mcuforge_lstm_params_t",
         params=params,
         args=[TensorArg(op.inputs[INPUT]), TensorArg(op.outputs[0], True)],
