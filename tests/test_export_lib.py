@@ -203,16 +203,16 @@ KIND_BOARD = {"cmake": "mps2-an386", "zephyr": "nrf52840-dk", "arduino": "nrf528
 
 
 @pytest.mark.parametrize("kind", sorted(EXPORTERS))
-def test_unsupported_model_is_refused_before_anything_is_written(kind: str, zoo: Path,
-                                                                 tmp_path: Path) -> None:
+def test_unsupported_model_is_refused_before_anything_is_written(
+        kind: str, zoo: Path, unsupported_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "never"
-    with pytest.raises(UnsupportedModelError, match="UNIDIRECTIONAL_SEQUENCE_LSTM"):
-        EXPORTERS[kind]([zoo / "mnist_lstm_int8.tflite"], get_board(KIND_BOARD[kind]), out)
+    with pytest.raises(UnsupportedModelError, match="BIDIRECTIONAL_SEQUENCE_LSTM"):
+        EXPORTERS[kind]([unsupported_model], get_board(KIND_BOARD[kind]), out)
     assert not out.exists()
     result = CliRunner().invoke(cli, ["export", kind, str(zoo / "mlperf_ad01_int8.tflite"),
-                                      str(zoo / "mnist_lstm_int8.tflite"), "-b",
+                                      str(unsupported_model), "-b",
                                       KIND_BOARD[kind], "-o", str(out)])
-    assert result.exit_code == 2 and "UNIDIRECTIONAL_SEQUENCE_LSTM" in result.output
+    assert result.exit_code == 2 and "BIDIRECTIONAL_SEQUENCE_LSTM" in result.output
     assert "Traceback" not in result.output and not out.exists()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from mcuforge.boards import Board
 from mcuforge.build import BuildResult, Progress, build_firmware
+from mcuforge.compiler.plan import LOWER_BOUND_NOTE
 from mcuforge.target import open_target
 from mcuforge.vectors import Vector, random_vectors
 
@@ -175,6 +176,7 @@ def format_bench(report: BenchReport) -> str:
         f"flash {report.flash_bytes} B (weights {report.weights_bytes} B, code "
         f"{report.code_bytes} B), RAM {report.ram_bytes} B, arena {report.arena_bytes} B "
         f"(lower bound {report.arena_lower_bound} B)",
+        f"  ({LOWER_BOUND_NOTE})",
     ]
     if report.stateful:
         lines.append(f"stateful: {report.state_bytes} B of state; first step after reset "

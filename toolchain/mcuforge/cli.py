@@ -17,13 +17,24 @@ import click
 from mcuforge import __version__
 from mcuforge.errors import McuforgeError
 
-MODEL = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: A model argument; directories pass so that a SavedModel gets the "quantize first" advice.
+MODEL = click.Path(exists=True, path_type=Path)
 
 
 def _progress(quiet: bool) -> Any:
     if quiet:
         return None
     return lambda msg: click.echo(f"[mcuforge] {msg}", err=True)
+
+
+def _progress_to_terminal() -> Any:
+    """Progress that reaches the terminal even while TensorFlow's output is swallowed (the
+    quantizer redirects file descriptors 1 and 2 around the converter): written to a copy of
+    descriptor 2 taken now."""
+    import os
+
+    stream = os.fdopen(os.dup(2), "w", buffering=1)
+    return lambda msg: stream.write(f"[mcuforge] {msg}\n")
 
 
 def _emit_json(data: Any) -> None:
@@ -69,8 +80,8 @@ def cli() -> None:
 
     \b
     Quick start:
-      mcuforge inspect model.tflite
-      mcuforge test model.tflite --board mps2-an386 --vectors 50
+      mcuforge inspect models/gesture/gesture_int8.tflite
+      mcuforge test models/gesture/gesture_int8.tflite --board mps2-an386 --vectors 50
     """
 
 
@@ -87,7 +98,7 @@ def inspect_cmd(model: Path, as_json: bool, plot: Path | None) -> None:
 
     \b
     Example:
-      mcuforge inspect ../shared/models/person_detect.tflite --plot plan.png
+      mcuforge inspect models/wake_word/wake_word_int8.tflite --plot plan.png
     """
     from mcuforge.summary import format_summary, inspect_model
 
@@ -133,7 +144,7 @@ def build_cmd(
 
     \b
     Examples:
-      mcuforge build hello_world_int8.tflite --board mps2-an386 -o build/hello
+      mcuforge build models/gesture/gesture_int8.tflite --board mps2-an386 -o build/gesture
       mcuforge build models/pipelines/okay_nabu.toml --board mps2-an386 -o build/okay_nabu
     """
     if model.suffix.lower() in (".toml", ".json"):
@@ -313,6 +324,8 @@ def test_cmd(
     \b
     Examples:
       mcuforge test models/wake_word/wake_word_int8.tflite --board mps2-an386 --vectors 50
+      mcuforge test models/gesture/gesture_int8.tflite --board mps2-an386 --inputs \
+          models/gesture/heldout.npz
       mcuforge test stream.tflite --board mps2-an386 --vectors 200 --reset-every 50
       mcuforge test stream.tflite --board mps2-an386 --emulator host --vectors 5000
     """
@@ -398,7 +411,7 @@ def bench_cmd(
 
     \b
     Example:
-      mcuforge bench mlperf_kws_ref_model.tflite --board mps2-an386 --layers
+      mcuforge bench models/wake_word/wake_word_int8.tflite --board mps2-an386 --layers
     """
     from mcuforge.bench import format_bench, run_bench
 
@@ -433,20 +446,30 @@ def bench_cmd(
               help="Share of the samples kept out of calibration to compare float and int8.")
 @click.option("--task", type=click.Choice(["classification", "regression"]),
               help="How to compare outputs (default: guessed from the float outputs).")
+@click.option("--activations", type=click.Choice(["int8", "int16"]), default="int8",
+              show_default=True,
+              help="int16: a 16x8 model (int16 activations, int8 weights), more precise.")
+@click.option("--keep-float", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the converted float .tflite here, even if the model is refused.")
 @JSON_OPTION
 def quantize_cmd(model: Path, out_path: Path, calibration: Path, float_io: bool, holdout: float,
-                 task: str | None, as_json: bool) -> None:
+                 task: str | None, activations: str, keep_float: Path | None,
+                 as_json: bool) -> None:
     """Quantize a float model (Keras .keras/.h5, SavedModel directory or float .tflite) to full
     int8, and report how much accuracy it cost on held-out samples.
 
     \b
     Example:
-      mcuforge quantize model.keras -o model_int8.tflite --calibration samples.npz
+      mcuforge quantize models/gesture/gesture_float.keras -o gesture_int8.tflite \
+          --calibration models/gesture/heldout.npz
+      mcuforge quantize models/gesture/gesture_float.keras -o gesture_16x8.tflite \
+          --calibration models/gesture/heldout.npz --activations int16
     """
     from mcuforge.quantize import format_report, quantize
 
     report = quantize(model, out_path, calibration, float_io=float_io, holdout_fraction=holdout,
-                      task=task)
+                      task=task, activations=activations, keep_float=keep_float,
+                      progress=None if as_json else _progress_to_terminal())
     if as_json:
         _emit_json(report.to_dict())
     else:

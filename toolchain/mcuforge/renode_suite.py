@@ -203,7 +203,8 @@ def renode_suite_cmd(
 
     \b
     Example:
-      mcuforge renode-suite hello_world_int8.tflite --board stm32f4-discovery -o robot/
+      mcuforge renode-suite models/gesture/gesture_int8.tflite --board stm32f4-discovery \
+          -o robot/
       renode-test robot/mcuforge_selftest.robot
     """
     emit_robot_suite(model, board, "renode", out_dir, vectors, seed, as_json, quiet, timeout)

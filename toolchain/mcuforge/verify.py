@@ -20,7 +20,9 @@ import numpy as np
 
 from mcuforge.boards import Board
 from mcuforge.build import Progress, build_firmware
+from mcuforge.compiler.emit import tensor_info
 from mcuforge.errors import DeviceError
+from mcuforge.model import read_model
 from mcuforge.model.ir import NUMPY_DTYPES
 from mcuforge.reference import GuardedReference, Reference
 from mcuforge.target import open_target
@@ -166,6 +168,11 @@ def run_test(
     """
     say = progress or (lambda _msg: None)
     start = time.monotonic()
+    loaded = None
+    if inputs_file is not None:  # shapes and types are checked before anything is built
+        graph = read_model(model)
+        loaded = load_vectors(inputs_file, [tensor_info(graph.tensors[t]) for t in graph.inputs],
+                              say)
     with tempfile.TemporaryDirectory(prefix="mcuforge-test-") as tmp, ExitStack() as stack:
         out = build_dir or Path(tmp)
         if emulator == "host":
@@ -175,10 +182,7 @@ def run_test(
         else:
             build = build_firmware(model, board, out, debug=layers, progress=say)
             manifest, size = build.manifest, build.size
-        if inputs_file is not None:
-            cases = load_vectors(inputs_file, manifest["inputs"])
-        else:
-            cases = random_vectors(manifest["inputs"], vectors, seed)
+        cases = loaded if loaded is not None else random_vectors(manifest["inputs"], vectors, seed)
         # In a child process: TFLM crashes on some damaged models that pass mcuforge's checks.
         reference = stack.enter_context(GuardedReference(model, preserve_all_tensors=layers))
         stream = bool(manifest.get("stateful"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.compiler.fixedpoint import mbqm
-from mcuforge.compiler.ops import int_arith
+from mcuforge.compiler.ops import int16, int_arith
 from mcuforge.compiler.ops.base import (
     ConstArray,
     KernelCall,
@@ -24,6 +24,9 @@ LEFT_SHIFT = 20
 def check(op: Operator, graph: Graph) -> list[str]:
     if int_arith.handles(op, graph):
         return int_arith.check(op, graph)
+    # --- 16x8 (quantized int16) dispatch: compiler/ops/int16.py ---
+    if int16.uses_int16(op, graph) and graph.tensors[op.inputs[0]].quant is not None:
+        return int16.check_binary(op, graph)
     problems = binary_int8_problems(op, graph)
     if not problems:
         a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
@@ -38,6 +41,9 @@ def check(op: Operator, graph: Graph) -> list[str]:
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     if int_arith.handles(op, graph):
         return int_arith.lower(op, graph, ctx)
+    # --- 16x8 (quantized int16) dispatch: compiler/ops/int16.py ---
+    if int16.uses_int16(op, graph) and graph.tensors[op.inputs[0]].quant is not None:
+        return int16.lower_binary(op, graph)
     a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     twice_max = 2.0 * float(max(f32(a.scale), f32(b.scale)))
     m1, s1 = quantize_multiplier(float(f32(a.scale)) / twice_max)

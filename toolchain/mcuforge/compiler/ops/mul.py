@@ -6,7 +6,7 @@ TFLM (``mul_common.cc`` + ``reference/integer_ops/mul.h``): one multiplier
 
 from __future__ import annotations
 
-from mcuforge.compiler.ops import int_arith
+from mcuforge.compiler.ops import int16, int_arith
 from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
@@ -23,12 +23,18 @@ OPCODES = ("MUL",)
 def check(op: Operator, graph: Graph) -> list[str]:
     if int_arith.handles(op, graph):
         return int_arith.check(op, graph)
+    # --- 16x8 (quantized int16) dispatch: compiler/ops/int16.py ---
+    if int16.uses_int16(op, graph) and graph.tensors[op.inputs[0]].quant is not None:
+        return int16.check_binary(op, graph)
     return binary_int8_problems(op, graph)
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     if int_arith.handles(op, graph):
         return int_arith.lower(op, graph, ctx)
+    # --- 16x8 (quantized int16) dispatch: compiler/ops/int16.py ---
+    if int16.uses_int16(op, graph) and graph.tensors[op.inputs[0]].quant is not None:
+        return int16.lower_binary(op, graph)
     a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     real = float(f32(a.scale)) * float(f32(b.scale)) / float(f32(out.scale))
     mult, shift = quantize_multiplier(real)
