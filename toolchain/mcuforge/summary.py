@@ -164,10 +164,11 @@ def format_summary(s: ModelSummary) -> str:
                 f"  offset {b.offset:>8}  {b.size:>8} B  steps {b.first:>3}-{b.last:<3} {b.label}"
             )
         if p.state.bytes:
+            aliased = (f"; {len(p.state.elided)} variable reads/writes alias it instead of "
+                       "copying" if g.variables else "")
             lines.append(
                 f"state: {p.state.bytes} bytes kept between invocations, outside the arena "
-                f"(restored by reset); {len(p.state.elided)} variable reads/writes alias it "
-                "instead of copying"
+                f"(restored by reset){aliased}"
             )
             for r in p.state.regions:
                 lines.append(f"  offset {r.offset:>8}  {r.size:>8} B  {r.label}")
