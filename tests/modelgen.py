@@ -57,7 +57,8 @@ def int8_tflite(
 
 
 def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: int = 0,
-                    name: str = "generated", families: tuple[str, ...] = ("ref",)) -> dict:
+                    name: str = "generated", families: tuple[str, ...] = ("ref",),
+                    optimize: str = "balanced") -> dict:
     """Compile ``model`` with mcuforge, run it on the host and assert every output equals TFLM's.
 
     ``families`` picks the kernel families, as a board's CPU would (optimized kernels run on the
@@ -69,7 +70,8 @@ def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: in
     from mcuforge.target.host import HostModel
     from mcuforge.vectors import random_vectors
 
-    compiled = compile_graph(parse_model(model, name), kernel_families=families)
+    compiled = compile_graph(parse_model(model, name), kernel_families=families,
+                             optimize=optimize)
     host = HostModel(compiled, tmp_path)
     ref = Reference(model)
     for i, vec in enumerate(random_vectors(compiled.manifest["inputs"], vectors, seed)):
@@ -85,7 +87,7 @@ def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: in
 
 
 def check_on_qemu(model: bytes, board_name: str, tmp_path: Path, *, vectors: int = 10,
-                  name: str = "generated") -> int:
+                  name: str = "generated", optimize: str = "balanced") -> int:
     """Build ``model`` for an emulated board, run it in QEMU and assert it is bit-exact with
     TFLM; returns the instructions per inference."""
     from mcuforge.boards import get_board
@@ -93,6 +95,7 @@ def check_on_qemu(model: bytes, board_name: str, tmp_path: Path, *, vectors: int
 
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(model)
-    report = run_test(path, get_board(board_name), vectors=vectors, build_dir=tmp_path / "fw")
+    report = run_test(path, get_board(board_name), vectors=vectors, build_dir=tmp_path / "fw",
+                      optimize=optimize)
     assert report.mismatches == 0, "; ".join(f.describe() for f in report.failures[:3])
     return report.instructions_per_inference or 0

@@ -25,6 +25,7 @@ from elftools.elf.elffile import ELFFile
 from mcuforge import __version__, protocol, resources
 from mcuforge.boards import Board
 from mcuforge.compiler.compile import CompiledModel, compile_graph, write_model_table
+from mcuforge.compiler.specialize import DEFAULT_OPTIMIZE
 from mcuforge.errors import BudgetError, BuildError, ToolchainMissing
 from mcuforge.image import make_image
 from mcuforge.model import read_model
@@ -267,6 +268,7 @@ def build_firmware(
     extra_defines: tuple[str, ...] = (),
     extra_sources: tuple[Path, ...] = (),
     extra_ldflags: tuple[str, ...] = (),
+    optimize: str = DEFAULT_OPTIMIZE,
 ) -> BuildResult:
     """Build the firmware image for ``model`` on ``board`` into ``out_dir``.
 
@@ -274,7 +276,8 @@ def build_firmware(
     layer-by-layer check); ``profile`` records instructions per step. ``kernels`` overrides the
     CPU's kernel families (``("ref",)`` builds with the reference kernels only).
     ``extra_defines`` (``NAME`` or ``NAME=VALUE``), ``extra_sources`` and ``extra_ldflags`` extend
-    the compile and link line (the self-test build for Renode suites uses them).
+    the compile and link line (the self-test build for Renode suites uses them). ``optimize``
+    (speed, size, balanced) is passed to the compiler (``compile_graph``).
     """
     say = progress or (lambda _msg: None)
     tc = board.cpu.toolchain
@@ -285,7 +288,7 @@ def build_firmware(
     say(f"reading {model}")
     graph = read_model(model)
     families = kernels or board.cpu.kernels
-    compiled = compile_graph(graph, kernel_families=families, debug=debug)
+    compiled = compile_graph(graph, kernel_families=families, debug=debug, optimize=optimize)
     weights = compiled.manifest["weights_bytes"]
     check_budget(board, weights, compiled.plan.arena_bytes + board.stack_bytes, estimate=True)
     cc = _tool(board, "gcc")

@@ -15,7 +15,8 @@ enum {
     ACCUMULATION_INTEGER_BITS = 12 /* sum of exps format */
 };
 
-static inline int32_t softmax_exp(const mcuforge_softmax_params_t *p, int32_t input_diff) {
+/* Out of line: two call sites, and a long body (code size over a few call instructions). */
+static __attribute__((noinline)) int32_t softmax_exp(const mcuforge_softmax_params_t *p, int32_t input_diff) {
     /* MultiplyByQuantizedMultiplierGreaterThanOne: left shift then one rounding high multiply;
      * |input_diff| <= -diff_min keeps the shifted value inside int32. */
     const int32_t rescaled =
