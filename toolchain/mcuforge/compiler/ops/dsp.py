@@ -14,7 +14,6 @@ import numpy as np
 from mcuforge.compiler.ops.base import ConstArray, KernelCall, TensorArg
 from mcuforge.model.ir import Operator
 
-
 #: Bound on the high word of the fast form's constant (dsp.h): keeps the sum's high word in int32.
 _FAST_K_LIMIT = (1 << 30) - 1
 
