@@ -58,11 +58,12 @@ def int8_tflite(
 
 def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: int = 0,
                     name: str = "generated", families: tuple[str, ...] = ("ref",),
-                    optimize: str = "balanced") -> dict:
+                    optimize: str = "balanced", cflags: tuple[str, ...] = ()) -> dict:
     """Compile ``model`` with mcuforge, run it on the host and assert every output equals TFLM's.
 
     ``families`` picks the kernel families, as a board's CPU would (optimized kernels run on the
-    host with their intrinsics emulated in C). Returns the build manifest.
+    host with their intrinsics emulated in C); ``cflags`` extend the host compile line. Returns
+    the build manifest.
     """
     from mcuforge.compiler.compile import compile_graph
     from mcuforge.model import parse_model
@@ -72,7 +73,7 @@ def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: in
 
     compiled = compile_graph(parse_model(model, name), kernel_families=families,
                              optimize=optimize)
-    host = HostModel(compiled, tmp_path)
+    host = HostModel(compiled, tmp_path, extra_flags=cflags)
     ref = Reference(model)
     for i, vec in enumerate(random_vectors(compiled.manifest["inputs"], vectors, seed)):
         got, want = host.run(vec.arrays), ref.run(vec.arrays)

@@ -6,7 +6,8 @@ convolution pass (odd counts), four-byte column groups (input channels not a mul
 four depthwise channels per pass (tails of 1-3), any depth multiplier, border pixels on every
 side; and both requantization forms (the fast one and TFLM's general arithmetic, reached by
 moving output scales and zero points). Each model is checked with every layer specialized for
-its shape and with every layer on the one shared body (``--opt size``).
+its shape and with every layer on the one shared body (``--opt size``), and with the packed
+(DSP) inner steps or the scalar ones of CPUs without DSP instructions (``MF_SCALAR_STEPS``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ def _depthwise(rng: np.random.Generator, h: int, w: int, mult: int) -> tuple[Any
     return (lambda x: _activation(act)(layer(x))), desc
 
 
+def _steps(seed: int) -> tuple[str, ...]:
+    """Every fourth model with the scalar inner steps (Cortex-M3, RISC-V)."""
+    return ("-DMF_SCALAR_STEPS",) if seed % 4 == 3 else ()
+
+
 def _dsp_kernels(manifest: dict) -> list[str]:
     return [s["kernel"] for s in manifest["steps"] if s["kernel"].endswith("_dsp")]
 
@@ -92,7 +98,7 @@ def test_fully_connected_dsp_on_host(seed: int, optimize: str, tmp_path: Path) -
     if seed % 4 == 3:
         model = _requantize_outputs(model, np.random.default_rng(seed))
     manifest = check_bit_exact(model, tmp_path, vectors=30, families=DSP, name=f"dense{seed}",
-                               optimize=optimize)
+                               optimize=optimize, cflags=_steps(seed))
     assert all(s["kernel"].endswith("_dsp") for s in manifest["steps"])
 
 
@@ -113,7 +119,7 @@ def test_conv_dsp_on_host(seed: int, tmp_path: Path) -> None:
     name = f"{shape} | " + " | ".join(d for _, d, _ in branches)
     optimize = "size" if seed % 3 == 2 else "speed"
     manifest = check_bit_exact(model, tmp_path, name=name, seed=seed, families=DSP,
-                               optimize=optimize)
+                               optimize=optimize, cflags=_steps(seed))
     assert _dsp_kernels(manifest).count("mcuforge_conv2d_s8_dsp") == 3
 
 
@@ -130,7 +136,7 @@ def test_depthwise_dsp_on_host(seed: int, tmp_path: Path) -> None:
     name = f"{shape} | " + " | ".join(d for _, d in branches)
     optimize = "size" if seed % 3 == 1 else "speed"
     manifest = check_bit_exact(model, tmp_path, name=name, seed=seed, families=DSP,
-                               optimize=optimize)
+                               optimize=optimize, cflags=_steps(seed))
     assert len(_dsp_kernels(manifest)) == 3
 
 

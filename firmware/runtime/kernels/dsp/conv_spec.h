@@ -88,6 +88,28 @@ MF_INLINE void mf_conv_gather(const mcuforge_conv_dsp_geo_t *g, const int8_t *in
 /* Four depth values of two weight rows times two columns. */
 MF_INLINE void mf_conv_step(const int8_t **w, const int8_t **c0, const int8_t **c1,
                             int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11) {
+#if !MF_HAVE_DSP
+    /* Column value k pairs with weight byte (0, 2, 1, 3)[k] (both in SXTB16's lane order). */
+    const int8_t *wp = *w;
+    const int16_t *p0 = (const int16_t *)(const void *)*c0, *p1 = (const int16_t *)(const void *)*c1;
+#define MF_CONV_MAC(k, lane)                                                                  \
+    do {                                                                                      \
+        const int32_t x0 = p0[k], x1 = p1[k], wa = wp[lane], wb = wp[4 + (lane)];            \
+        *a00 += wa * x0;                                                                      \
+        *a10 += wa * x1;                                                                      \
+        *a01 += wb * x0;                                                                      \
+        *a11 += wb * x1;                                                                      \
+    } while (0)
+    MF_CONV_MAC(0, 0);
+    MF_CONV_MAC(1, 2);
+    MF_CONV_MAC(2, 1);
+    MF_CONV_MAC(3, 3);
+#undef MF_CONV_MAC
+    *w += 8;
+    *c0 += 8;
+    *c1 += 8;
+    return;
+#endif
     int32_t wa, wb, p0a, p0b, p1a, p1b;
     mf_ldrd_inc(w, &wa, &wb);
     mf_ldrd_inc(c0, &p0a, &p0b);

@@ -55,6 +55,7 @@ MF_INLINE void mf_dw_quad(const int8_t *x, ptrdiff_t dy, ptrdiff_t dx, const int
         MF_PIN(row);
 #pragma GCC unroll 16
         for (int32_t fx = 0; fx < fw; ++fx) {
+#if MF_HAVE_DSP
             const int32_t xv = mf_read_s32(row + fx * dx);
             const int32_t x02 = mf_sxtb16(xv), x13 = mf_sxtb16_ror8(xv);
             int32_t w02, w13;
@@ -64,6 +65,15 @@ MF_INLINE void mf_dw_quad(const int8_t *x, ptrdiff_t dy, ptrdiff_t dx, const int
             a1 = mf_smlabb(x13, w13, a1);
             a3 = mf_smlatt(x13, w13, a3);
             MF_STEP_BARRIER();
+#else
+            const int8_t *xp = row + fx * dx;
+            const int16_t *w4 = (const int16_t *)(const void *)wp; /* w0 w2 w1 w3 */
+            a0 += xp[0] * w4[0];
+            a1 += xp[1] * w4[2];
+            a2 += xp[2] * w4[1];
+            a3 += xp[3] * w4[3];
+            wp += 8;
+#endif
         }
     }
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;

@@ -21,6 +21,19 @@ typedef struct {
 
 #define MF_INLINE static inline __attribute__((always_inline))
 
+/* MF_HAVE_DSP: the kernels' inner steps work on packed int16 lanes (SXTB16, SMLAD...). On a
+ * CPU without the DSP instructions (Cortex-M3, RISC-V) they are plain scalar multiply-accumulates
+ * over the same data layouts instead (emulating the packed instructions costs more there). A
+ * host build runs the packed steps with the instructions emulated in C, as the Cortex-M4 does,
+ * or the scalar ones with -DMF_SCALAR_STEPS, as the Cortex-M3 does: the tests check both. */
+#if defined(MF_SCALAR_STEPS)
+#define MF_HAVE_DSP 0
+#elif (defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP) || (!defined(__arm__) && !defined(__riscv))
+#define MF_HAVE_DSP 1
+#else
+#define MF_HAVE_DSP 0
+#endif
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
 

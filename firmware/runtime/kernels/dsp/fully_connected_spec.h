@@ -36,6 +36,21 @@ typedef struct {
  * bytes from `*x` sign-extended here when x16 is NULL. */
 MF_INLINE void mf_fc_step(const int8_t **x, const int8_t **x16, const int8_t **w,
                           int32_t *acc, int ext) {
+#if !MF_HAVE_DSP
+    (void)x16, (void)ext;
+    const int8_t *xp = *x, *wp = *w;
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+        const int32_t xv = xp[k];
+        acc[0] += wp[k] * xv;
+        acc[1] += wp[4 + k] * xv;
+        acc[2] += wp[8 + k] * xv;
+        acc[3] += wp[12 + k] * xv;
+    }
+    *x += 4;
+    *w += 16;
+    return;
+#endif
     int32_t x02, x13;
     if (ext) {
         mf_ldrd_inc(x16, &x02, &x13);
@@ -89,7 +104,7 @@ MF_INLINE void mf_fc_dsp(const mcuforge_fc_dsp_geo_t *g, const mcuforge_dsp_para
     const int32_t depth4 = depth & ~3;
     const int32_t rows = g->output_depth;
     /* Pre-extending pays from two blocks of rows on. */
-    const int ext = depth4 <= MF_FC_X16_MAX && rows > 4;
+    const int ext = MF_HAVE_DSP && depth4 <= MF_FC_X16_MAX && rows > 4;
     int32_t x16[MF_FC_X16_MAX / 2];
     const mf_epilogue_t e = mf_epilogue(p, g->clamp);
     for (int32_t b = 0; b < g->batches; ++b) {

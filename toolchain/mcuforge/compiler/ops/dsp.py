@@ -112,6 +112,9 @@ def matmul_call(
     w_arr = ConstArray(f"{name}_w", interleave_rows(matrix))
     order = np.append(np.arange(rows), np.full(extra, rows - 1))
     rq, fast = requant_table(name, requant, order, output_offset)
+    uniform = bool(np.all(rq.values == rq.values[0]))
+    if uniform:  # per-tensor weights: the kernel reads the one row
+        rq = ConstArray(rq.name, rq.values[:1].copy())
     return KernelCall(
         op=op,
         kernel="mcuforge_fully_connected_s8_dsp",
@@ -121,7 +124,7 @@ def matmul_call(
         params=runtime_params(rq, bias_arr, 0, output_offset, act_min, act_max),
         spec={"batches": batches, "accum_depth": matrix.shape[1], "output_depth": rows,
               "fast_requant": int(fast),
-              "uniform_rq": int(bool(np.all(rq.values == rq.values[0]))),
+              "uniform_rq": int(uniform),
               "clamp": int((act_min, act_max) != (-128, 127))},
         spec_macro="MF_FC_DSP_SPEC",
         shared_macro="MF_FC_DSP_SHARED",
