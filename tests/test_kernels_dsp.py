@@ -21,6 +21,7 @@ import pytest
 import test_kernels_conv
 from modelgen import check_bit_exact, check_on_qemu, int8_tflite
 from test_kernels_conv import _BIAS_INIT, ACTIVATIONS, _activation, _drop_bias, _model
+from test_kernels_fast import _add_model
 from test_kernels_mve import _requantize_outputs
 
 DSP = ("dsp", "ref")
@@ -140,6 +141,16 @@ def test_depthwise_dsp_on_host(seed: int, tmp_path: Path) -> None:
     assert len(_dsp_kernels(manifest)) == 3
 
 
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_add_dsp_on_host(seed: int, tmp_path: Path) -> None:
+    """Element-wise ADD on the DSP kernel (odd element counts: the scalar tail), broadcast ADD
+    on the table kernel."""
+    manifest = check_bit_exact(_add_model(seed), tmp_path, vectors=30, families=DSP + ("fast",),
+                               name=f"add{seed}", cflags=_steps(seed))
+    kernels = [s["kernel"] for s in manifest["steps"] if s["op"] == "ADD"]
+    assert kernels == ["mcuforge_add_s8_dsp" if seed % 2 == 0 else "mcuforge_add_s8_lut"]
+
+
 def _mixed_model(seed: int) -> bytes:
     """Every DSP kernel in a chain, with tails everywhere: a 3x3 convolution on 3 channels, a
     depthwise one, a 1x1 convolution, a strided depthwise one with a multiplier, a dilated
@@ -173,6 +184,11 @@ def test_mixed_model_dsp_on_cortex_m4(seed: int, tmp_path: Path) -> None:
         model = _requantize_outputs(model, np.random.default_rng(seed))
     assert check_on_qemu(model, "mps2-an386", tmp_path, name=f"mixed{seed}",
                          optimize="speed" if seed % 2 else "size") > 0
+
+
+@pytest.mark.qemu
+def test_add_dsp_on_cortex_m4(tmp_path: Path) -> None:
+    assert check_on_qemu(_add_model(44), "mps2-an386", tmp_path, name="add44") > 0
 
 
 @pytest.mark.qemu

@@ -10,13 +10,13 @@
  * for both pixels; each pixel's two outputs requantized, clamped four bytes at a time (SSUB8 +
  * SEL) and stored as a halfword.
  *
- * Column and weight layouts (chosen by mcuforge/compiler/ops/dsp.py): with vector_gather (input
- * channels a multiple of 4) the column holds each group of four channels as SXTB16 leaves them,
- * c0 c2 c1 c3, and weights keep their order; otherwise the column is in order and each group of
- * four weights is stored w0 w2 w1 w3. Either way SXTB16 of a weight word pairs with the first
- * column word, its rotated form with the second. Weight rows [output_c][col_len], zero-padded to
- * col_len (a multiple of 4), in pairs of rows interleaved four bytes at a time (an odd count gets
- * a zero row).
+ * Column and weight layouts (chosen by mcuforge/compiler/ops/dsp.py, MF_GATHER_*): with input
+ * channels a multiple of 4, or with undilated filter rows padded to a multiple of 4 values, the
+ * column holds each group of four values as SXTB16 leaves them, c0 c2 c1 c3, and weights keep
+ * their order; otherwise the column is in order and each group of four weights is stored w0 w2
+ * w1 w3. Either way SXTB16 of a weight word pairs with the first column word, its rotated form
+ * with the second. Weight rows [output_c][col_len], zero-padded to col_len (a multiple of 4), in
+ * pairs of rows interleaved four bytes at a time (an odd count gets a zero row).
  *
  * MF_CONV_DSP_SPEC makes one copy per geometry with every size a compile-time constant;
  * MF_CONV_DSP_SHARED a thin wrapper per geometry around one shared copy (--opt size). */
@@ -36,48 +36,83 @@ typedef struct {
     int32_t dilation_h, dilation_w;
     int32_t pad_h, pad_w;
     int32_t col_len;
-    int32_t vector_gather;
+    int32_t gather; /* MF_GATHER_* */
     int32_t fast_requant;
     int32_t clamp; /* the activation range is narrower than int8 */
 } mcuforge_conv_dsp_geo_t;
 
+/* How a column is gathered (the compiler picks, mcuforge/compiler/ops/dsp.py). */
+enum {
+    MF_GATHER_ELEM = 0, /* value by value, in order (weights stored w0 w2 w1 w3) */
+    MF_GATHER_TAP = 1,  /* input channels a multiple of 4: four at a time, in SXTB16 order */
+    MF_GATHER_ROW = 2,  /* undilated filter rows, each padded to a multiple of 4 values: four
+                           at a time, in SXTB16 order (the padding meets zero weights) */
+};
+
+/* Four input bytes into the column, sign-extended in SXTB16 order (c0 c2 c1 c3). */
+MF_INLINE void mf_gather4(int16_t *c, const int8_t *src) {
+    const int32_t v = mf_read_s32(src);
+    int32_t *c32 = (int32_t *)(void *)c;
+    c32[0] = mf_sxtb16(v);
+    c32[1] = mf_sxtb16_ror8(v);
+}
+
 /* The column of the output pixel whose window starts at (iy0, ix0). `zp` is the input zero
- * point; `zp2` the same in both int16 lanes. */
+ * point; `zp2` the same in both int16 lanes. `mode` (MF_GATHER_*) is a compile-time constant. */
 MF_INLINE void mf_conv_gather(const mcuforge_conv_dsp_geo_t *g, const int8_t *in_b, int32_t zp,
-                              int32_t zp2, int32_t iy0, int32_t ix0, int16_t *col, int vec) {
+                              int32_t zp2, int32_t iy0, int32_t ix0, int16_t *col, int mode) {
     const int32_t in_c = g->input_c;
     int16_t *c = col;
-    for (int32_t fy = 0; fy < g->filter_h; ++fy) {
-        const int32_t iy = iy0 + fy * g->dilation_h;
-        const int row_ok = iy >= 0 && iy < g->input_h;
-        for (int32_t fx = 0; fx < g->filter_w; ++fx) {
-            const int32_t ix = ix0 + fx * g->dilation_w;
-            const int ok = row_ok && ix >= 0 && ix < g->input_w;
-            const int8_t *src =
-                in_b + ((ptrdiff_t)iy * g->input_w + (ptrdiff_t)ix) * (ptrdiff_t)in_c;
-            if (vec) {
-                int32_t *c32 = (int32_t *)(void *)c;
-                for (int32_t k = 0; k < in_c; k += 4) {
-                    if (ok) {
-                        const int32_t v = mf_read_s32(src + k);
-                        c32[0] = mf_sxtb16(v);
-                        c32[1] = mf_sxtb16_ror8(v);
-                    } else {
-                        c32[0] = zp2;
-                        c32[1] = zp2;
+    if (mode == MF_GATHER_ROW) {
+        const int32_t run = g->filter_w * in_c, row4 = (run + 3) & ~3;
+        const int8_t *in_end = in_b + (ptrdiff_t)g->input_h * g->input_w * in_c;
+        const int h_ok = ix0 >= 0 && ix0 + g->filter_w <= g->input_w;
+        for (int32_t fy = 0; fy < g->filter_h; ++fy, c += row4) {
+            const int32_t iy = iy0 + fy * g->dilation_h;
+            const int8_t *src = in_b + ((ptrdiff_t)iy * g->input_w + ix0) * in_c;
+            if (h_ok && iy >= 0 && iy < g->input_h && src + row4 <= in_end) {
+                for (int32_t k = 0; k < row4; k += 4) { /* past the run: any bytes */
+                    mf_gather4(c + k, src + k);
+                }
+                continue;
+            }
+            /* A row at the image's border (or its last bytes): value by value. */
+            for (int32_t k = 0; k < row4; ++k) {
+                const int32_t ix = ix0 + k / in_c;
+                const int inside = k < run && iy >= 0 && iy < g->input_h && ix >= 0 &&
+                                   ix < g->input_w;
+                const int32_t v = inside ? src[k] : k < run ? zp : 0;
+                c[(k & ~3) + ((k & 1) << 1) + ((k & 2) >> 1)] = (int16_t)v;
+            }
+        }
+    } else {
+        for (int32_t fy = 0; fy < g->filter_h; ++fy) {
+            const int32_t iy = iy0 + fy * g->dilation_h;
+            const int row_ok = iy >= 0 && iy < g->input_h;
+            for (int32_t fx = 0; fx < g->filter_w; ++fx, c += in_c) {
+                const int32_t ix = ix0 + fx * g->dilation_w;
+                const int ok = row_ok && ix >= 0 && ix < g->input_w;
+                const int8_t *src =
+                    in_b + ((ptrdiff_t)iy * g->input_w + (ptrdiff_t)ix) * (ptrdiff_t)in_c;
+                if (mode == MF_GATHER_TAP && ok) {
+                    for (int32_t k = 0; k < in_c; k += 4) {
+                        mf_gather4(c + k, src + k);
                     }
-                    c32 += 2;
-                }
-            } else if (ok) {
-                for (int32_t k = 0; k < in_c; ++k) {
-                    c[k] = src[k];
-                }
-            } else {
-                for (int32_t k = 0; k < in_c; ++k) {
-                    c[k] = (int16_t)zp;
+                } else if (mode == MF_GATHER_TAP) {
+                    int32_t *c32 = (int32_t *)(void *)c;
+                    for (int32_t k = 0; k < in_c; k += 2) {
+                        *c32++ = zp2;
+                    }
+                } else if (ok) {
+                    for (int32_t k = 0; k < in_c; ++k) {
+                        c[k] = src[k];
+                    }
+                } else {
+                    for (int32_t k = 0; k < in_c; ++k) {
+                        c[k] = (int16_t)zp;
+                    }
                 }
             }
-            c += in_c;
         }
     }
     for (int16_t *end = col + g->col_len; c < end; ++c) {
@@ -141,12 +176,12 @@ MF_INLINE void mf_conv_pixels(const mcuforge_conv_dsp_geo_t *g, const mf_epilogu
         int32_t a00 = bias[o], a01 = bias[o + 1];
         int32_t a10 = a00, a11 = a01;
         const int8_t *c0 = (const int8_t *)col0, *c1 = (const int8_t *)col1;
-        int32_t d = 0;
-        for (; d + 8 <= len; d += 8) {
+        /* Counted down: the counter then fits the one register the steps leave free. */
+        for (int32_t n = len >> 3; n > 0; --n) {
             mf_conv_step(&w, &c0, &c1, &a00, &a01, &a10, &a11);
             mf_conv_step(&w, &c0, &c1, &a00, &a01, &a10, &a11);
         }
-        if (d < len) {
+        if (len & 4) {
             mf_conv_step(&w, &c0, &c1, &a00, &a01, &a10, &a11);
         }
         /* Bytes 0-1: the first pixel's two channels, 2-3 the second's. */
@@ -165,24 +200,22 @@ MF_INLINE void mf_conv_pixels(const mcuforge_conv_dsp_geo_t *g, const mf_epilogu
 }
 
 /* The gathers of the shared bodies, out of line (one copy each). */
-MF_SHARED void mf_conv_gather_vec(const mcuforge_conv_dsp_geo_t *g, const int8_t *in_b,
-                                  int32_t zp, int32_t zp2, int32_t iy0, int32_t ix0,
-                                  int16_t *col) {
-    mf_conv_gather(g, in_b, zp, zp2, iy0, ix0, col, 1);
-}
+#define MF_CONV_GATHER(suffix, mode)                                                          \
+    MF_SHARED void mf_conv_gather_##suffix(const mcuforge_conv_dsp_geo_t *g,                   \
+                                           const int8_t *in_b, int32_t zp, int32_t zp2,       \
+                                           int32_t iy0, int32_t ix0, int16_t *col) {          \
+        mf_conv_gather(g, in_b, zp, zp2, iy0, ix0, col, mode);                                \
+    }
+MF_CONV_GATHER(elem, MF_GATHER_ELEM)
+MF_CONV_GATHER(tap, MF_GATHER_TAP)
+MF_CONV_GATHER(row, MF_GATHER_ROW)
 
-MF_SHARED void mf_conv_gather_any(const mcuforge_conv_dsp_geo_t *g, const int8_t *in_b,
-                                  int32_t zp, int32_t zp2, int32_t iy0, int32_t ix0,
-                                  int16_t *col) {
-    mf_conv_gather(g, in_b, zp, zp2, iy0, ix0, col, 0);
-}
-
-/* `col` holds two columns (2 * col_len int16), then output_c scratch bytes. `vec` and `fast`
- * are the geometry's vector_gather and fast_requant as compile-time constants; `shared`: a
- * shared body, which calls the gather out of line. */
+/* `col` holds two columns (2 * col_len int16), then output_c scratch bytes. `mode` and `fast`
+ * are the geometry's gather and fast_requant as compile-time constants; `shared`: a shared
+ * body, which calls the gather out of line. */
 MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_params_t *p,
                            const int8_t *input, const int8_t *weights, int8_t *output,
-                           int16_t *col, int vec, int fast, int shared) {
+                           int16_t *col, int mode, int fast, int shared) {
     const int32_t zp = -p->input_offset;
     const int32_t zp2 = (int32_t)(((uint32_t)(uint16_t)(int16_t)zp << 16) |
                                   (uint32_t)(uint16_t)(int16_t)zp);
@@ -203,11 +236,13 @@ MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_
                 int16_t *c = i ? col1 : col0;
                 const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
                 if (!shared) {
-                    mf_conv_gather(g, in_b, zp, zp2, iy0, ix0, c, vec);
-                } else if (vec) {
-                    mf_conv_gather_vec(g, in_b, zp, zp2, iy0, ix0, c);
+                    mf_conv_gather(g, in_b, zp, zp2, iy0, ix0, c, mode);
+                } else if (mode == MF_GATHER_TAP) {
+                    mf_conv_gather_tap(g, in_b, zp, zp2, iy0, ix0, c);
+                } else if (mode == MF_GATHER_ROW) {
+                    mf_conv_gather_row(g, in_b, zp, zp2, iy0, ix0, c);
                 } else {
-                    mf_conv_gather_any(g, in_b, zp, zp2, iy0, ix0, c);
+                    mf_conv_gather_elem(g, in_b, zp, zp2, iy0, ix0, c);
                 }
                 if (++ox == g->output_w) {
                     ox = 0, ++oy;
@@ -226,32 +261,38 @@ MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_
     MF_SPEC void name(const mcuforge_dsp_params_t *p, const int8_t *input,                     \
                      const int8_t *weights, int8_t *output, void *scratch) {                  \
         static const mcuforge_conv_dsp_geo_t g = __VA_ARGS__;                                 \
-        mf_conv_dsp(&g, p, input, weights, output, (int16_t *)scratch, g.vector_gather,       \
+        mf_conv_dsp(&g, p, input, weights, output, (int16_t *)scratch, g.gather,              \
                     g.fast_requant, 0);                                                       \
     }
 
-/* Shared bodies, one per combination of the two flags that change the code; a model links the
- * ones its wrappers name. */
-#define MF_CONV_DSP_BODY(suffix, vec, fast)                                                   \
-    MF_SHARED void mf_conv_dsp_##suffix(const mcuforge_conv_dsp_geo_t *g,                      \
-                                        const mcuforge_dsp_params_t *p, const int8_t *input,  \
-                                        const int8_t *weights, int8_t *output, void *col) {   \
-        mf_conv_dsp(g, p, input, weights, output, (int16_t *)col, vec, fast, 1);              \
+/* Shared bodies, one per combination of the two flags that change the code (gather mode,
+ * requantization form); a model links the ones its wrappers name. */
+#define MF_CONV_DSP_BODY(mode, fast)                                                          \
+    MF_SHARED void mf_conv_dsp_##mode##fast(const mcuforge_conv_dsp_geo_t *g,                  \
+                                            const mcuforge_dsp_params_t *p,                   \
+                                            const int8_t *input, const int8_t *weights,       \
+                                            int8_t *output, void *col) {                      \
+        mf_conv_dsp(g, p, input, weights, output, (int16_t *)col, mode, fast, 1);             \
     }
-MF_CONV_DSP_BODY(vf, 1, 1)
-MF_CONV_DSP_BODY(vg, 1, 0)
-MF_CONV_DSP_BODY(af, 0, 1)
-MF_CONV_DSP_BODY(ag, 0, 0)
+MF_CONV_DSP_BODY(0, 0)
+MF_CONV_DSP_BODY(0, 1)
+MF_CONV_DSP_BODY(1, 0)
+MF_CONV_DSP_BODY(1, 1)
+MF_CONV_DSP_BODY(2, 0)
+MF_CONV_DSP_BODY(2, 1)
+
+#define MF_CONV_DSP_PICK(m, f)                                                                \
+    ((m) == 1 ? ((f) ? mf_conv_dsp_11 : mf_conv_dsp_10)                                       \
+              : (m) == 2 ? ((f) ? mf_conv_dsp_21 : mf_conv_dsp_20)                            \
+                         : ((f) ? mf_conv_dsp_01 : mf_conv_dsp_00))
 
 /* The geometry is the layer's data (model data, with the weights), `name##_g`. */
 #define MF_CONV_DSP_SHARED(name, ...)                                                         \
     static const mcuforge_conv_dsp_geo_t name##_g = __VA_ARGS__;                              \
     MF_SPEC void name(const mcuforge_dsp_params_t *p, const int8_t *input,                     \
                      const int8_t *weights, int8_t *output, void *scratch) {                  \
-        const mcuforge_conv_dsp_geo_t *g = &name##_g;                                         \
-        (g->vector_gather ? (g->fast_requant ? mf_conv_dsp_vf : mf_conv_dsp_vg)               \
-                          : (g->fast_requant ? mf_conv_dsp_af : mf_conv_dsp_ag))(             \
-            g, p, input, weights, output, scratch);                                           \
+        MF_CONV_DSP_PICK(name##_g.gather, name##_g.fast_requant)(&name##_g, p, input,         \
+                                                                 weights, output, scratch);   \
     }
 
 #endif

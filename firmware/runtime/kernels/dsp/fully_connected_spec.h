@@ -29,8 +29,8 @@ typedef struct {
 } mcuforge_fc_dsp_geo_t;
 
 /* Longest input row the kernel sign-extends once into a stack buffer (int16 pairs), instead of
- * once per block of four rows: 512 bytes of the board's stack, only while the kernel runs. */
-#define MF_FC_X16_MAX 256
+ * once per block of four rows: at most 1.5 KB of the board's stack, only while it runs. */
+#define MF_FC_X16_MAX 768
 
 /* Four depth values of four interleaved rows; the input's int16 pairs from `*x16`, or its four
  * bytes from `*x` sign-extended here when x16 is NULL. */
@@ -76,18 +76,18 @@ MF_INLINE void mf_fc_step(const int8_t **x, const int8_t **x16, const int8_t **w
 MF_INLINE void mf_fc_block(const int8_t *in, const int8_t *x16, const int8_t **w,
                            int32_t depth4, int32_t depth, int32_t *acc, int ext) {
     const int8_t *x = in;
-    int32_t d = 0;
-    for (; d + 16 <= depth4; d += 16) {
+    /* Counted down: the counter then fits the one register the steps leave free. */
+    for (int32_t n = depth4 >> 4; n > 0; --n) {
         mf_fc_step(&x, &x16, w, acc, ext);
         mf_fc_step(&x, &x16, w, acc, ext);
         mf_fc_step(&x, &x16, w, acc, ext);
         mf_fc_step(&x, &x16, w, acc, ext);
     }
-    for (; d < depth4; d += 4) {
+    for (int32_t n = (depth4 >> 2) & 3; n > 0; --n) {
         mf_fc_step(&x, &x16, w, acc, ext);
     }
     const int8_t *wp = *w;
-    for (d = depth4; d < depth; ++d) {
+    for (int32_t d = depth4; d < depth; ++d) {
         const int32_t xv = in[d];
         acc[0] += wp[0] * xv;
         acc[1] += wp[1] * xv;
@@ -98,13 +98,16 @@ MF_INLINE void mf_fc_block(const int8_t *in, const int8_t *x16, const int8_t **w
     *w = wp;
 }
 
+/* Whether the kernel pre-extends the input row (it pays from two blocks of rows on). */
+#define MF_FC_EXT(g) (MF_HAVE_DSP && ((g)->accum_depth & ~3) <= MF_FC_X16_MAX && (g)->output_depth > 4)
+
+/* `fast`, `ext` (MF_FC_EXT) and `uniform` (g->uniform_rq) are compile-time constants. */
 MF_INLINE void mf_fc_dsp(const mcuforge_fc_dsp_geo_t *g, const mcuforge_dsp_params_t *p,
-                         const int8_t *input, const int8_t *weights, int8_t *output, int fast) {
+                         const int8_t *input, const int8_t *weights, int8_t *output, int fast,
+                         int ext, int uniform) {
     const int32_t depth = g->accum_depth;
     const int32_t depth4 = depth & ~3;
     const int32_t rows = g->output_depth;
-    /* Pre-extending pays from two blocks of rows on. */
-    const int ext = MF_HAVE_DSP && depth4 <= MF_FC_X16_MAX && rows > 4;
     int32_t x16[MF_FC_X16_MAX / 2];
     const mf_epilogue_t e = mf_epilogue(p, g->clamp);
     for (int32_t b = 0; b < g->batches; ++b) {
@@ -127,7 +130,7 @@ MF_INLINE void mf_fc_dsp(const mcuforge_fc_dsp_geo_t *g, const mcuforge_dsp_para
                 mf_fc_block(in, NULL, &w, depth4, depth, acc, 0);
             }
             uint32_t q;
-            if (g->uniform_rq) { /* one table row, loaded once per block */
+            if (uniform) { /* one table row, loaded once per block */
                 const int32_t *r = e.rq;
                 const mf_rq_row_t row = mf_rq_load(&r);
                 q = mf_pack_clamp(mf_rq_with(acc[0], &row, fast, e.out_off),
@@ -154,27 +157,38 @@ MF_INLINE void mf_fc_dsp(const mcuforge_fc_dsp_geo_t *g, const mcuforge_dsp_para
     MF_SPEC void name(const mcuforge_dsp_params_t *p, const int8_t *input,                     \
                      const int8_t *weights, int8_t *output) {                                 \
         static const mcuforge_fc_dsp_geo_t g = __VA_ARGS__;                                   \
-        mf_fc_dsp(&g, p, input, weights, output, g.fast_requant);                             \
+        mf_fc_dsp(&g, p, input, weights, output, g.fast_requant, MF_FC_EXT(&g),               \
+                  g.uniform_rq);                                                              \
     }
 
-/* Shared bodies, one per requantization form; a model links the ones its wrappers name. */
-MF_SHARED void mf_fc_dsp_f(const mcuforge_fc_dsp_geo_t *g, const mcuforge_dsp_params_t *p,
-                           const int8_t *input, const int8_t *weights, int8_t *output) {
-    mf_fc_dsp(g, p, input, weights, output, 1);
-}
+/* Shared bodies, one per combination of the flags that change the code (requantization form,
+ * pre-extended input, one requantization row); a model links the ones its wrappers name. */
+#define MF_FC_DSP_BODY(fast, ext, uniform)                                                    \
+    MF_SHARED void mf_fc_dsp_##fast##ext##uniform(                                             \
+        const mcuforge_fc_dsp_geo_t *g, const mcuforge_dsp_params_t *p, const int8_t *input,  \
+        const int8_t *weights, int8_t *output) {                                              \
+        mf_fc_dsp(g, p, input, weights, output, fast, ext, uniform);                          \
+    }
+MF_FC_DSP_BODY(0, 0, 0)
+MF_FC_DSP_BODY(0, 0, 1)
+MF_FC_DSP_BODY(0, 1, 0)
+MF_FC_DSP_BODY(0, 1, 1)
+MF_FC_DSP_BODY(1, 0, 0)
+MF_FC_DSP_BODY(1, 0, 1)
+MF_FC_DSP_BODY(1, 1, 0)
+MF_FC_DSP_BODY(1, 1, 1)
 
-MF_SHARED void mf_fc_dsp_g(const mcuforge_fc_dsp_geo_t *g, const mcuforge_dsp_params_t *p,
-                           const int8_t *input, const int8_t *weights, int8_t *output) {
-    mf_fc_dsp(g, p, input, weights, output, 0);
-}
+#define MF_FC_DSP_PICK(f, e, u)                                                               \
+    ((f) ? ((e) ? ((u) ? mf_fc_dsp_111 : mf_fc_dsp_110) : ((u) ? mf_fc_dsp_101 : mf_fc_dsp_100)) \
+         : ((e) ? ((u) ? mf_fc_dsp_011 : mf_fc_dsp_010) : ((u) ? mf_fc_dsp_001 : mf_fc_dsp_000)))
 
 /* The shape is the layer's data (model data, with the weights), `name##_g`. */
 #define MF_FC_DSP_SHARED(name, ...)                                                           \
     static const mcuforge_fc_dsp_geo_t name##_g = __VA_ARGS__;                                \
     MF_SPEC void name(const mcuforge_dsp_params_t *p, const int8_t *input,                     \
                      const int8_t *weights, int8_t *output) {                                 \
-        (name##_g.fast_requant ? mf_fc_dsp_f : mf_fc_dsp_g)(&name##_g, p, input, weights,     \
-                                                            output);                          \
+        MF_FC_DSP_PICK(name##_g.fast_requant, MF_FC_EXT(&name##_g), name##_g.uniform_rq)(     \
+            &name##_g, p, input, weights, output);                                            \
     }
 
 #endif

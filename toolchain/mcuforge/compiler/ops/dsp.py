@@ -155,6 +155,32 @@ def pair_bytes(rows: np.ndarray) -> np.ndarray:
     return rows.reshape(n, depth // 4, 4)[:, :, [0, 2, 1, 3]].reshape(n, depth)
 
 
+#: The gather modes of conv_spec.h (MF_GATHER_*).
+GATHER_ELEM, GATHER_TAP, GATHER_ROW = 0, 1, 2
+
+
+def _gather_mode(weights: np.ndarray, dilation_w: int) -> tuple[int, np.ndarray]:
+    """How the kernel gathers a column, and the weights laid out for it ([out][col_len], depth a
+    multiple of 4, the column's order). Four values at a time, sign-extended in SXTB16 order,
+    when the input channels are a multiple of 4 (TAP), or when padding each undilated filter
+    row to a multiple of 4 values adds little to the column (ROW: the padding meets zero
+    weights); otherwise value by value in order, the weights in SXTB16 order (ELEM)."""
+    rows, fh, fw, in_c = weights.shape
+    taps = weights.reshape(rows, -1)
+    if in_c % 4 == 0:
+        return GATHER_TAP, taps.astype(np.int8)
+    run = fw * in_c
+    row4 = -(-run // 4) * 4
+    elem_len = -(-taps.shape[1] // 4) * 4
+    if dilation_w == 1 and fh * row4 <= elem_len * 9 // 8:
+        padded = np.zeros((rows, fh, row4), np.int8)
+        padded[:, :, :run] = weights.reshape(rows, fh, run)
+        return GATHER_ROW, padded.reshape(rows, -1)
+    padded = np.zeros((rows, elem_len), np.int8)
+    padded[:, : taps.shape[1]] = taps
+    return GATHER_ELEM, pair_bytes(padded)
+
+
 def conv_call(
     op: Operator,
     window_params: dict[str, int],
@@ -171,21 +197,18 @@ def conv_call(
 ) -> KernelCall:
     """A convolution with the im2col DSP kernel; ``weights`` are [out][fh][fw][in]."""
     name = f"op{op.index}"
-    rows = weights.shape[0]
+    rows, fh, fw, in_c = weights.shape
     taps = weights.reshape(rows, -1)
-    col_len = -(-taps.shape[1] // 4) * 4
-    padded = np.zeros((rows, col_len), np.int8)
-    padded[:, : taps.shape[1]] = taps
-    vector_gather = weights.shape[-1] % 4 == 0
-    w_arr = ConstArray(f"{name}_w",
-                       interleave_pairs(padded if vector_gather else pair_bytes(padded)))
+    gather, layout = _gather_mode(weights, window_params["dilation_w"])
+    col_len = layout.shape[1]
+    w_arr = ConstArray(f"{name}_w", interleave_pairs(layout))
     # An odd channel count computes one more channel (zero weights, zero bias, the last channel's
     # requantization), never stored.
     bias_arr = ConstArray(f"{name}_bias", np.append(folded_bias(taps, bias, input_zero_point),
                                                     np.zeros(rows % 2, np.int32)))
     order = np.append(np.arange(rows), np.full(rows % 2, rows - 1))
     rq, fast = requant_table(name, requant, order, output_offset)
-    geometry = {**window_params, "col_len": col_len, "vector_gather": int(vector_gather),
+    geometry = {**window_params, "col_len": col_len, "gather": gather,
                 "fast_requant": int(fast), "clamp": int((act_min, act_max) != (-128, 127))}
     macs = (geometry["batches"] * geometry["output_h"] * geometry["output_w"] * taps.size)
     return KernelCall(
@@ -269,4 +292,33 @@ def depthwise_call(
         macs=g["batches"] * g["output_h"] * g["output_w"] * taps * oc,
         # One border pixel's window, its taps dilation_w * channels bytes apart.
         scratch_bytes=fh * fw * g["dilation_w"] * ch,
+    )
+
+
+def add_call(op: Operator, tables: list[ConstArray], params: dict[str, Any],
+             inplace: list[tuple[int, int]]) -> KernelCall | None:
+    """An element-wise ADD with the DSP kernel (kernels/dsp/add_spec.h): the inputs' rescaled
+    values from ``tables`` (the portable kernel's), the sum requantized in the fast form. None
+    when that form is not exact for the output multiplier (the caller falls back)."""
+    mult = ConstArray("", np.array([params["output_multiplier"]], np.int32))
+    shift = ConstArray("", np.array([params["output_shift"]], np.int32))
+    rq, fast = requant_table(f"op{op.index}", {"multiplier": mult, "shift": shift},
+                             np.zeros(1, np.int64), params["output_offset"])
+    if not fast:
+        return None
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_add_s8_dsp",
+        source="add",
+        family="dsp",
+        params_type="mcuforge_add_dsp_params_t",
+        params={"table1": tables[0], "table2": tables[1], "requant": rq,
+                "act_min": params["act_min"], "act_max": params["act_max"],
+                "size": params["flat_size"]},
+        spec={"fast_requant": 1},  # one shared body: the wrapper ignores it
+        spec_macro="MF_ADD_DSP_SPEC",
+        impl_header="kernels/dsp/add_spec.h",
+        args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
+        consts=[*tables, rq],
+        inplace=inplace,
     )
