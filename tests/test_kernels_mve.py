@@ -226,6 +226,49 @@ def test_fully_connected_mve_on_host(seed: int, tmp_path: Path) -> None:
     assert fcs and fcs == ["mcuforge_fully_connected_s8_mve"] * len(fcs)
 
 
+def _eltwise_model(seed: int, opcode: str) -> tuple[bytes, bool]:
+    """One element-wise ADD or MUL of two flat int8 tensors (odd sizes: predicated tails) with
+    random scales and zero points, a fused activation whose clamp may bite, and (every other
+    seed) an output scale that puts the requantization in its general form (no right shift for
+    ADD, a left shift for MUL). Returns the model and whether the general form is expected."""
+    from test_kernels_elementwise import _synthetic
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 400))
+    s1, s2 = (float(np.float32(10 ** rng.uniform(-2.5, 0))) for _ in range(2))
+    z1, z2, zo = (int(z) for z in rng.integers(-128, 128, 3))
+    general = seed % 2 == 1
+    if opcode == "ADD":
+        twice = 2 * max(s1, s2)
+        # real = 2 max(s1, s2) / (2^20 so): in [0.5, 1) gives no right shift.
+        so = twice / (1 << 20) / rng.uniform(0.55, 0.95) if general else \
+            twice * 10 ** rng.uniform(-1.5, 0.5)
+    else:
+        so = s1 * s2 * (rng.uniform(0.02, 0.4) if general else 10 ** rng.uniform(0.4, 2.0))
+    options = fb.AddOptionsT() if opcode == "ADD" else fb.MulOptionsT()
+    options.fusedActivationFunction = int(rng.choice([
+        fb.ActivationFunctionType.NONE, fb.ActivationFunctionType.RELU,
+        fb.ActivationFunctionType.RELU6, fb.ActivationFunctionType.RELU_N1_TO_1]))
+    tensors = [("int8", (1, size), s1, z1), ("int8", (1, size), s2, z2),
+               ("int8", (1, size), float(np.float32(so)), zo)]
+    return _synthetic(tensors, [(opcode, [0, 1], [2], options)], [0, 1], [2]), general
+
+
+@pytest.mark.parametrize("opcode", ["ADD", "MUL"])
+@pytest.mark.parametrize("seed", range(6))
+def test_add_mul_mve_on_host(opcode: str, seed: int, tmp_path: Path) -> None:
+    from mcuforge.compiler.compile import compile_graph
+    from mcuforge.model import parse_model
+
+    model, general = _eltwise_model(1600 + seed, opcode)
+    manifest = check_bit_exact(model, tmp_path, vectors=40, name=f"{opcode}{seed}",
+                               families=MVE)
+    assert _mve_kernels(manifest) == [f"mcuforge_{opcode.lower()}_s8_mve"]
+    call = compile_graph(parse_model(model, "m"), kernel_families=MVE).calls[0]
+    assert call.spec is not None and call.spec["general"] == int(general)
+
+
 # --- QEMU: the real instructions on the Cortex-M55 --------------------------------------------
 
 
@@ -269,6 +312,15 @@ def test_conv_and_dense_mve_on_cortex_m55(tmp_path: Path) -> None:
     model = _requantize_outputs(int8_tflite(_model(shape, branches), [shape], seed=15), rng)
     assert check_on_qemu(model, "mps3-an547", tmp_path, name="conv") > 0
     assert check_on_qemu(_dense_model(1501), "mps3-an547", tmp_path, name="fc") > 0
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("opcode", ["ADD", "MUL"])
+def test_add_mul_mve_on_cortex_m55(opcode: str, tmp_path: Path) -> None:
+    for seed in (1610, 1611):
+        model, _ = _eltwise_model(seed, opcode)
+        (tmp_path / str(seed)).mkdir()
+        assert check_on_qemu(model, "mps3-an547", tmp_path / str(seed), name=opcode) > 0
 
 
 @pytest.mark.qemu

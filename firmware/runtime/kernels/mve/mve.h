@@ -20,6 +20,9 @@
  * (matmul.h). Not inlined into mcuforge_invoke, to keep one copy per shape. */
 #define MF_MVE_KERNEL static __attribute__((noinline))
 
+/* A body shared by the layers of a model that need it, one copy; unused ones are dropped. */
+#define MF_MVE_SHARED static __attribute__((noinline, noclone, unused))
+
 /* What a vector kernel reads at run time; every shape is a compile-time constant of the
  * specialized kernel instead. */
 typedef struct {
@@ -61,6 +64,13 @@ MF_INLINE void mf_vst16to8(int8_t *p, mf_s16x8_t v) { vstrbq_s16(p, v); }
 MF_INLINE void mf_vst16to8_p(int8_t *p, mf_s16x8_t v, mf_pred_t m) { vstrbq_p_s16(p, v, m); }
 
 MF_INLINE mf_s32x4_t mf_vld32(const int32_t *p) { return vldrwq_s32(p); }
+MF_INLINE mf_s32x4_t mf_vld8to32(const int8_t *p) { return vldrbq_s32(p); }
+MF_INLINE mf_s32x4_t mf_vld8to32_z(const int8_t *p, mf_pred_t m) { return vldrbq_z_s32(p, m); }
+/* VLDRW.U32 gather: lane i from base[idx[i]]. */
+MF_INLINE mf_s32x4_t mf_vgather32(const int32_t *base, mf_s32x4_t idx) {
+    return vldrwq_gather_shifted_offset_s32(base, vreinterpretq_u32_s32(idx));
+}
+MF_INLINE mf_s16x8_t mf_vaddn16(mf_s16x8_t a, int16_t b) { return vaddq_n_s16(a, b); }
 MF_INLINE mf_s32x4_t mf_vdup32(int32_t x) { return vdupq_n_s32(x); }
 MF_INLINE mf_s32x4_t mf_vadd32(mf_s32x4_t a, mf_s32x4_t b) { return vaddq_s32(a, b); }
 MF_INLINE mf_s32x4_t mf_vaddn32(mf_s32x4_t a, int32_t b) { return vaddq_n_s32(a, b); }
@@ -210,6 +220,22 @@ static inline mf_s32x4_t mf_vld32(const int32_t *p) {
     mf_s32x4_t r;
     for (int i = 0; i < 4; ++i) r.l[i] = p[i];
     return r;
+}
+/* VLDRB.S32: four bytes sign-extended to 32-bit lanes (zero where predicated off). */
+static inline mf_s32x4_t mf_vld8to32_z(const int8_t *p, mf_pred_t m) {
+    mf_s32x4_t r;
+    for (int i = 0; i < 4; ++i) r.l[i] = mf_lane_on(m, i, 4) ? p[i] : 0;
+    return r;
+}
+static inline mf_s32x4_t mf_vld8to32(const int8_t *p) { return mf_vld8to32_z(p, 0xffff); }
+static inline mf_s32x4_t mf_vgather32(const int32_t *base, mf_s32x4_t idx) {
+    mf_s32x4_t r;
+    for (int i = 0; i < 4; ++i) r.l[i] = base[(uint32_t)idx.l[i]];
+    return r;
+}
+static inline mf_s16x8_t mf_vaddn16(mf_s16x8_t a, int16_t b) {
+    for (int i = 0; i < 8; ++i) a.l[i] = (int16_t)(uint16_t)((uint32_t)a.l[i] + (uint32_t)b);
+    return a;
 }
 static inline mf_s32x4_t mf_vdup32(int32_t x) {
     mf_s32x4_t r;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.compiler.fixedpoint import mbqm
+from mcuforge.compiler.ops import mve
 from mcuforge.compiler.ops.base import (
     ConstArray,
     KernelCall,
@@ -57,6 +58,11 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     }
     flat = params["flat_size"] > 0
     inplace = [(op.outputs[0], op.inputs[0]), (op.outputs[0], op.inputs[1])] if flat else []
+    if "mve" in ctx.kernel_families and flat:
+        requant = {"multiplier": ConstArray("", np.array([mo], np.int32)),
+                   "shift": ConstArray("", np.array([so], np.int32))}
+        return mve.eltwise_call(op, mul=False, requant=requant, params=params,
+                                tables=_input_tables(op, params), inplace=inplace)
     if "dsp" in ctx.kernel_families and flat:
         call = add_call(op, _input_tables(op, params), params, inplace)
         if call is not None:

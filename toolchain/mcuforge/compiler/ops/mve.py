@@ -237,3 +237,33 @@ def depthwise_call(
         macs=g["batches"] * g["output_h"] * g["output_w"] * fh * fw * ch,
         scratch_bytes=stride,
     )
+
+
+def eltwise_call(op: Operator, *, mul: bool, requant: dict[str, Any], params: dict[str, Any],
+                 tables: list[ConstArray], inplace: list[tuple[int, int]]) -> KernelCall:
+    """An element-wise ADD (``tables``: each input's rescaled values) or MUL with the Helium
+    kernels of kernels/mve/elementwise_spec.h; ``requant`` the output multiplier and shift,
+    ``params`` the portable kernel's parameters (offsets, clamp bounds, flat size)."""
+    name = f"op{op.index}"
+    rq, general = requant_blocks(name, requant, np.zeros(1, np.int64),
+                                 np.zeros((1, 4), np.int64))
+    act_min, act_max = params["act_min"], params["act_max"]
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_mul_s8_mve" if mul else "mcuforge_add_s8_mve",
+        source="mul" if mul else "add",
+        family="mve",
+        params_type="mcuforge_eltwise_mve_params_t",
+        params={"table1": tables[0] if tables else None,
+                "table2": tables[1] if tables else None, "rq": rq,
+                "input1_offset": params["input1_offset"] if mul else 0,
+                "input2_offset": params["input2_offset"] if mul else 0,
+                "output_offset": params["output_offset"], "act_min": act_min,
+                "act_max": act_max, "size": params["flat_size"]},
+        spec={"op": int(mul), "general": int(general), "clamp": int(clamps(act_min, act_max))},
+        spec_macro="MF_ELTWISE_MVE_SPEC",
+        impl_header="kernels/mve/elementwise_spec.h",
+        args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
+        consts=[*tables, rq],
+        inplace=inplace,
+    )
