@@ -170,15 +170,15 @@ def test_pointwise_chain_in_place_on_host(width: int, tmp_path: Path) -> None:
 def test_depthwise_mve_on_host(seed: int, tmp_path: Path) -> None:
     rng = np.random.default_rng(1200 + seed)
     shape = _shape(rng, [1, 3, 5, 8, 9, 13, 16, 20, 24])
-    mults = [1, 1, 1, 2] if seed == 5 else [1, 1, 1]  # 2: not for MVE (the fallback)
+    mults = [1, int(rng.integers(2, 5)), int(rng.integers(1, 4))]
     branches = [_depthwise(rng, *shape[:2], mult=m) for m in mults]
     model = int8_tflite(_model(shape, [b for b, _ in branches]), [shape], seed=seed)
     if seed % 2:
         model = _requantize_outputs(model, rng)
     name = f"{shape} | " + " | ".join(d for _, d in branches)
     manifest = check_bit_exact(model, tmp_path, name=name, seed=seed, families=MVE)
-    # One input channel makes a convolution (one filter per output channel), any multiplier.
-    assert len(_mve_kernels(manifest)) == sum(m == 1 or shape[2] == 1 for m in mults)
+    # (One input channel makes a convolution, one filter per output channel.)
+    assert len(_mve_kernels(manifest)) == len(mults)
 
 
 @pytest.mark.qemu
@@ -231,8 +231,9 @@ def _eltwise_model(seed: int, opcode: str) -> tuple[bytes, bool]:
     random scales and zero points, a fused activation whose clamp may bite, and (every other
     seed) an output scale that puts the requantization in its general form (no right shift for
     ADD, a left shift for MUL). Returns the model and whether the general form is expected."""
-    from test_kernels_elementwise import _synthetic
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    from test_kernels_elementwise import _synthetic
 
     rng = np.random.default_rng(seed)
     size = int(rng.integers(1, 400))
@@ -274,8 +275,8 @@ def test_add_mul_mve_on_host(opcode: str, seed: int, tmp_path: Path) -> None:
 
 def _mixed_model(seed: int) -> bytes:
     """Every MVE kernel in a chain, with channel tails everywhere: a 3x3 convolution, a
-    depthwise one, a 1x1 (direct) convolution, a strided depthwise one, a fully connected
-    layer."""
+    depthwise one, a 1x1 (direct) convolution, a strided depthwise one with a depth multiplier,
+    a fully connected layer."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -288,7 +289,7 @@ def _mixed_model(seed: int) -> bytes:
         y = L.Conv2D(c1, 3, padding="same", activation="relu", bias_initializer=_BIAS_INIT)(x)
         y = L.DepthwiseConv2D(3, padding="same", activation="relu6")(y)
         y = L.Conv2D(c2, 1, activation="relu")(y)
-        y = L.DepthwiseConv2D(5, strides=2, padding="valid")(y)
+        y = L.DepthwiseConv2D(5, strides=2, depth_multiplier=2, padding="valid")(y)
         y = L.Flatten()(y)
         return tf.keras.Model(x, L.Dense(7)(y))
 

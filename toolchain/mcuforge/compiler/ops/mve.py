@@ -198,25 +198,33 @@ def depthwise_call(
     act_min: int,
     act_max: int,
 ) -> KernelCall:
-    """A depthwise convolution with depth multiplier 1 and at most ``DW_MAX_TAPS`` taps;
-    ``weights`` are [1][fh][fw][channels]."""
+    """A depthwise convolution, any depth multiplier, at most ``DW_MAX_TAPS`` taps;
+    ``weights`` are [1][fh][fw][channels * mult], the input ``window_params["input_c"]``
+    channels (output channel c * mult + m reads input channel c)."""
     name = f"op{op.index}"
-    _, fh, fw, ch = weights.shape
+    _, fh, fw, oc = weights.shape
+    ch = window_params["input_c"]
+    mult = oc // ch
     assert fh * fw <= DW_MAX_TAPS
     stride = -(-ch // 8) * 8
-    per_tap = weights.reshape(fh * fw, ch)
-    table = np.zeros((fh * fw, stride), np.int8)
-    table[:, :ch] = per_tap
-    # [group of eight channels][tap][8]: a group's weights are read in order.
-    w_arr = ConstArray(f"{name}_w", table.reshape(fh * fw, -1, 8).transpose(1, 0, 2).copy())
-    # Per group of eight channels the even lanes' block, then the odd lanes' (VMULLB / VMULLT).
+    per_tap = weights.reshape(fh * fw, oc)
+    # Per multiplier index m, per group of eight input channels, [tap][8]: the order the kernel
+    # reads them in.
+    table = np.zeros((mult, fh * fw, stride), np.int8)
+    for m in range(mult):
+        table[m, :, :ch] = per_tap[:, np.arange(ch) * mult + m]
+    w_arr = ConstArray(f"{name}_w",
+                       table.reshape(mult, fh * fw, -1, 8).transpose(0, 2, 1, 3).copy())
+    # Per (m, group) the even lanes' block, then the odd lanes' (VMULLB / VMULLT); a lane's
+    # output channel is its input channel * mult + m.
     lanes = np.arange(stride).reshape(-1, 4, 2).transpose(0, 2, 1).reshape(-1, 4)
+    out_lanes = np.concatenate([np.where(lanes < ch, lanes * mult + m, -1) for m in range(mult)])
     rq, general = requant_blocks(name, requant, folded_bias(per_tap.T, bias, input_zero_point),
-                                 np.where(lanes < ch, lanes, -1))
+                                 out_lanes)
     g = window_params
     geometry = {
         "batches": g["batches"], "input_h": g["input_h"], "input_w": g["input_w"],
-        "channels": ch, "output_h": g["output_h"], "output_w": g["output_w"],
+        "channels": ch, "output_h": g["output_h"], "output_w": g["output_w"], "mult": mult,
         "filter_h": fh, "filter_w": fw, "stride_h": g["stride_h"], "stride_w": g["stride_w"],
         "dilation_h": g["dilation_h"], "dilation_w": g["dilation_w"], "pad_h": g["pad_h"],
         "pad_w": g["pad_w"], "weights_stride": stride, "general": int(general),
@@ -234,7 +242,7 @@ def depthwise_call(
         impl_header="kernels/mve/depthwise_conv_spec.h",
         args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr), TensorArg(output_tensor, True)],
         consts=[rq, w_arr],
-        macs=g["batches"] * g["output_h"] * g["output_w"] * fh * fw * ch,
+        macs=g["batches"] * g["output_h"] * g["output_w"] * fh * fw * oc,
         scratch_bytes=stride,
     )
 
