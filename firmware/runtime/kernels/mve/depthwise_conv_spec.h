@@ -67,8 +67,6 @@ MF_INLINE void mf_dw_pixel(const mcuforge_dw_mve_geo_t *g, const mcuforge_mve_pa
     const int8_t *w = weights;
     const int32_t *rq = p->rq;
     const int32_t mult = g->mult;
-    /* With a multiplier, lane i's output is mult bytes after lane i - 1's (scatter store). */
-    const mf_u16x8_t strided = mf_vidx16((uint16_t)mult);
     for (int32_t mi = 0; mi < mult; ++mi) {
         for (int32_t c = 0; c < ch; c += 8) {
             const int tail = c + 8 > ch;
@@ -100,9 +98,9 @@ MF_INLINE void mf_dw_pixel(const mcuforge_dw_mve_geo_t *g, const mcuforge_mve_pa
             rq += 2 * blk;
             if (mult == 1) {
                 mf_vstore8(out + c, r_e, r_o, g->clamp, lo, hi, tail ? ch - c : 8);
-            } else {
-                mf_vstore8_scatter(out + c * mult + mi, strided, r_e, r_o, g->clamp, lo, hi,
-                                   tail ? ch - c : 8);
+            } else { /* lane i's output mult bytes after lane i - 1's: a scatter store */
+                mf_vstore8_scatter(out + c * mult + mi, mf_vidx16((uint16_t)mult), r_e, r_o,
+                                   g->clamp, lo, hi, tail ? ch - c : 8);
             }
         }
     }
