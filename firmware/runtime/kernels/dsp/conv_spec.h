@@ -199,7 +199,11 @@ MF_INLINE void mf_conv_pixels(const mcuforge_conv_dsp_geo_t *g, const mf_epilogu
     }
 }
 
-/* The gathers of the shared bodies, out of line (one copy each). */
+/* A gather out of line: the shared bodies call the one the wrapper names (one copy each). */
+typedef void (*mf_conv_gather_fn)(const mcuforge_conv_dsp_geo_t *g, const int8_t *in_b,
+                                  int32_t zp, int32_t zp2, int32_t iy0, int32_t ix0,
+                                  int16_t *col);
+
 #define MF_CONV_GATHER(suffix, mode)                                                          \
     MF_SHARED void mf_conv_gather_##suffix(const mcuforge_conv_dsp_geo_t *g,                   \
                                            const int8_t *in_b, int32_t zp, int32_t zp2,       \
@@ -211,11 +215,11 @@ MF_CONV_GATHER(tap, MF_GATHER_TAP)
 MF_CONV_GATHER(row, MF_GATHER_ROW)
 
 /* `col` holds two columns (2 * col_len int16), then output_c scratch bytes. `mode` and `fast`
- * are the geometry's gather and fast_requant as compile-time constants; `shared`: a shared
- * body, which calls the gather out of line. */
+ * are the geometry's gather and fast_requant as compile-time constants; a shared body passes
+ * its gather instead (`gather`, NULL in a specialized copy). */
 MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_params_t *p,
                            const int8_t *input, const int8_t *weights, int8_t *output,
-                           int16_t *col, int mode, int fast, int shared) {
+                           int16_t *col, int mode, int fast, mf_conv_gather_fn gather) {
     const int32_t zp = -p->input_offset;
     const int32_t zp2 = (int32_t)(((uint32_t)(uint16_t)(int16_t)zp << 16) |
                                   (uint32_t)(uint16_t)(int16_t)zp);
@@ -235,14 +239,10 @@ MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_
             for (int32_t i = 0; i < 2 && k + i < pixels; ++i) {
                 int16_t *c = i ? col1 : col0;
                 const int32_t iy0 = oy * g->stride_h - g->pad_h, ix0 = ox * g->stride_w - g->pad_w;
-                if (!shared) {
-                    mf_conv_gather(g, in_b, zp, zp2, iy0, ix0, c, mode);
-                } else if (mode == MF_GATHER_TAP) {
-                    mf_conv_gather_tap(g, in_b, zp, zp2, iy0, ix0, c);
-                } else if (mode == MF_GATHER_ROW) {
-                    mf_conv_gather_row(g, in_b, zp, zp2, iy0, ix0, c);
+                if (gather) {
+                    gather(g, in_b, zp, zp2, iy0, ix0, c);
                 } else {
-                    mf_conv_gather_elem(g, in_b, zp, zp2, iy0, ix0, c);
+                    mf_conv_gather(g, in_b, zp, zp2, iy0, ix0, c, mode);
                 }
                 if (++ox == g->output_w) {
                     ox = 0, ++oy;
@@ -262,37 +262,33 @@ MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_
                      const int8_t *weights, int8_t *output, void *scratch) {                  \
         static const mcuforge_conv_dsp_geo_t g = __VA_ARGS__;                                 \
         mf_conv_dsp(&g, p, input, weights, output, (int16_t *)scratch, g.gather,              \
-                    g.fast_requant, 0);                                                       \
+                    g.fast_requant, NULL);                                                    \
     }
 
-/* Shared bodies, one per combination of the two flags that change the code (gather mode,
- * requantization form); a model links the ones its wrappers name. */
-#define MF_CONV_DSP_BODY(mode, fast)                                                          \
-    MF_SHARED void mf_conv_dsp_##mode##fast(const mcuforge_conv_dsp_geo_t *g,                  \
-                                            const mcuforge_dsp_params_t *p,                   \
-                                            const int8_t *input, const int8_t *weights,       \
-                                            int8_t *output, void *col) {                      \
-        mf_conv_dsp(g, p, input, weights, output, (int16_t *)col, mode, fast, 1);             \
+/* Shared bodies, one per requantization form, each calling the gather its wrapper names; a
+ * model links the ones its wrappers name. */
+#define MF_CONV_DSP_BODY(fast)                                                                \
+    MF_SHARED void mf_conv_dsp_##fast(const mcuforge_conv_dsp_geo_t *g,                        \
+                                      const mcuforge_dsp_params_t *p, const int8_t *input,    \
+                                      const int8_t *weights, int8_t *output, void *col,       \
+                                      mf_conv_gather_fn gather) {                             \
+        mf_conv_dsp(g, p, input, weights, output, (int16_t *)col, MF_GATHER_ELEM, fast,       \
+                    gather);                                                                  \
     }
-MF_CONV_DSP_BODY(0, 0)
-MF_CONV_DSP_BODY(0, 1)
-MF_CONV_DSP_BODY(1, 0)
-MF_CONV_DSP_BODY(1, 1)
-MF_CONV_DSP_BODY(2, 0)
-MF_CONV_DSP_BODY(2, 1)
-
-#define MF_CONV_DSP_PICK(m, f)                                                                \
-    ((m) == 1 ? ((f) ? mf_conv_dsp_11 : mf_conv_dsp_10)                                       \
-              : (m) == 2 ? ((f) ? mf_conv_dsp_21 : mf_conv_dsp_20)                            \
-                         : ((f) ? mf_conv_dsp_01 : mf_conv_dsp_00))
+MF_CONV_DSP_BODY(0)
+MF_CONV_DSP_BODY(1)
 
 /* The geometry is the layer's data (model data, with the weights), `name##_g`. */
 #define MF_CONV_DSP_SHARED(name, ...)                                                         \
     static const mcuforge_conv_dsp_geo_t name##_g = __VA_ARGS__;                              \
     MF_SPEC void name(const mcuforge_dsp_params_t *p, const int8_t *input,                     \
                      const int8_t *weights, int8_t *output, void *scratch) {                  \
-        MF_CONV_DSP_PICK(name##_g.gather, name##_g.fast_requant)(&name##_g, p, input,         \
-                                                                 weights, output, scratch);   \
+        const int32_t m = name##_g.gather;                                                    \
+        (name##_g.fast_requant ? mf_conv_dsp_1 : mf_conv_dsp_0)(                              \
+            &name##_g, p, input, weights, output, scratch,                                    \
+            m == MF_GATHER_TAP   ? mf_conv_gather_tap                                         \
+            : m == MF_GATHER_ROW ? mf_conv_gather_row                                         \
+                                 : mf_conv_gather_elem);                                      \
     }
 
 #endif
