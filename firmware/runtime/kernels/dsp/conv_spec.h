@@ -115,9 +115,7 @@ MF_INLINE void mf_conv_gather(const mcuforge_conv_dsp_geo_t *g, const int8_t *in
             }
         }
     }
-    for (int16_t *end = col + g->col_len; c < end; ++c) {
-        *c = 0; /* the weights are zero there too */
-    }
+    (void)c; /* col_len - c: the padding, zeroed once per layer (mf_conv_dsp) */
 }
 
 /* Four depth values of two weight rows times two columns. */
@@ -162,7 +160,7 @@ MF_INLINE void mf_conv_step(const int8_t **w, const int8_t **c0, const int8_t **
 }
 
 /* Every output channel of two pixels (columns c0 and c1, outputs out0 and out1; the odd last
- * pixel of a layer passes its column twice and a scratch output). Output channels in pairs: an
+ * pixel of a layer passes its column and its outputs twice). Output channels in pairs: an
  * odd count has a zero weight row, bias and a valid requantization row after the last channel,
  * whose result is not stored. */
 MF_INLINE void mf_conv_pixels(const mcuforge_conv_dsp_geo_t *g, const mf_epilogue_t *ep,
@@ -214,7 +212,7 @@ MF_CONV_GATHER(elem, MF_GATHER_ELEM)
 MF_CONV_GATHER(tap, MF_GATHER_TAP)
 MF_CONV_GATHER(row, MF_GATHER_ROW)
 
-/* `col` holds two columns (2 * col_len int16), then output_c scratch bytes. `mode` and `fast`
+/* `col` holds two columns (2 * col_len int16). `mode` and `fast`
  * are the geometry's gather and fast_requant as compile-time constants; a shared body passes
  * its gather instead (`gather`, NULL in a specialized copy). */
 MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_params_t *p,
@@ -224,7 +222,15 @@ MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_
     const int32_t zp2 = (int32_t)(((uint32_t)(uint16_t)(int16_t)zp << 16) |
                                   (uint32_t)(uint16_t)(int16_t)zp);
     int16_t *col0 = col, *col1 = col + g->col_len;
-    int8_t *spare = (int8_t *)(col1 + g->col_len);
+    /* The columns' padding after the last tap (zero weights there): never written by the
+     * gathers, zeroed once. */
+    const int32_t taps = g->gather == MF_GATHER_ROW
+                             ? g->filter_h * ((g->filter_w * g->input_c + 3) & ~3)
+                             : g->filter_h * g->filter_w * g->input_c;
+    for (int32_t k = taps; k < g->col_len; ++k) {
+        col0[k] = 0;
+        col1[k] = 0;
+    }
     const mf_epilogue_t e = mf_epilogue(p, g->clamp);
     const int32_t pixels = g->output_h * g->output_w;
     for (int32_t b = 0; b < g->batches; ++b) {
@@ -234,7 +240,9 @@ MF_INLINE void mf_conv_dsp(const mcuforge_conv_dsp_geo_t *g, const mcuforge_dsp_
         /* Pixels in pairs, in output order (a pair may span two rows). */
         int32_t oy = 0, ox = 0;
         for (int32_t k = 0; k < pixels; k += 2) {
-            int8_t *out0 = out_b + (ptrdiff_t)k * g->output_c, *out1 = spare;
+            /* The odd last pixel goes through as a pair with itself (same column, same
+             * outputs, written twice). */
+            int8_t *out0 = out_b + (ptrdiff_t)k * g->output_c, *out1 = out0;
             const int16_t *c1 = col0;
             for (int32_t i = 0; i < 2 && k + i < pixels; ++i) {
                 int16_t *c = i ? col1 : col0;

@@ -225,8 +225,7 @@ def conv_call(
         args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr), TensorArg(output_tensor, True)],
         consts=[rq, bias_arr, w_arr],
         macs=macs,
-        # Two columns, then the outputs of the odd last pixel's missing partner.
-        scratch_bytes=2 * col_len * 2 + rows,
+        scratch_bytes=2 * col_len * 2,  # two columns
     )
 
 
