@@ -88,15 +88,19 @@ def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: in
 
 
 def check_on_qemu(model: bytes, board_name: str, tmp_path: Path, *, vectors: int = 10,
-                  name: str = "generated", optimize: str = "balanced") -> int:
+                  name: str = "generated", optimize: str = "balanced",
+                  layers: bool = False) -> int:
     """Build ``model`` for an emulated board, run it in QEMU and assert it is bit-exact with
-    TFLM; returns the instructions per inference."""
+    TFLM -- with ``layers``, every intermediate tensor too (a deep model can hide a kernel's
+    error from its outputs); returns the instructions per inference."""
     from mcuforge.boards import get_board
     from mcuforge.verify import run_test
 
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(model)
     report = run_test(path, get_board(board_name), vectors=vectors, build_dir=tmp_path / "fw",
-                      optimize=optimize)
+                      optimize=optimize, layers=layers)
     assert report.mismatches == 0, "; ".join(f.describe() for f in report.failures[:3])
+    bad = [(layer.step, layer.op, layer.mismatches) for layer in report.layers if layer.mismatches]
+    assert not bad, f"{name}: layers differ from TFLM (step, op, values): {bad}"
     return report.instructions_per_inference or 0

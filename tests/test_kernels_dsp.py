@@ -183,7 +183,7 @@ def test_mixed_model_dsp_on_cortex_m4(seed: int, tmp_path: Path) -> None:
     if seed % 2:
         model = _requantize_outputs(model, np.random.default_rng(seed))
     assert check_on_qemu(model, "mps2-an386", tmp_path, name=f"mixed{seed}",
-                         optimize="speed" if seed % 2 else "size") > 0
+                         optimize="speed" if seed % 2 else "size", layers=True) > 0
 
 
 @pytest.mark.qemu
@@ -195,3 +195,44 @@ def test_add_dsp_on_cortex_m4(tmp_path: Path) -> None:
 @pytest.mark.parametrize("seed", [100, 101])
 def test_fully_connected_dsp_on_cortex_m4(seed: int, tmp_path: Path) -> None:
     assert check_on_qemu(_dense_model(seed), "mps2-an386", tmp_path, name=f"dense{seed}") > 0
+
+
+# --- which body each layer gets (--opt) ------------------------------------------------------
+
+
+ZOO = Path(__file__).parent / "zoo"
+
+
+def _macros(model: str, optimize: str) -> dict[str, set[str]]:
+    from mcuforge.compiler.compile import compile_graph
+    from mcuforge.model import read_model
+
+    compiled = compile_graph(read_model(ZOO / f"{model}.tflite"),
+                             kernel_families=("dsp", "fast", "ref"), optimize=optimize)
+    out: dict[str, set[str]] = {}
+    for call in compiled.calls:
+        if call.spec is not None and call.shared_macro:
+            out.setdefault(call.op.opcode, set()).add(call.spec_macro)
+    return out
+
+
+def test_opt_picks_specialized_or_shared_bodies() -> None:
+    """speed: every layer its own copy; size: every layer the shared body; balanced: a kernel
+    with at most three shapes in the model specialized (kws: one or two per kernel), with more
+    shared (person_detect: ten or more 1x1 convolutions and depthwise ones)."""
+    assert _macros("person_detect", "speed") == {
+        "CONV_2D": {"MF_CONV_DSP_SPEC"}, "DEPTHWISE_CONV_2D": {"MF_CONV_DSP_SPEC",
+                                                               "MF_DW_DSP_SPEC"}}
+    assert _macros("person_detect", "size") == {
+        "CONV_2D": {"MF_CONV_DSP_SHARED"}, "DEPTHWISE_CONV_2D": {"MF_CONV_DSP_SHARED",
+                                                                 "MF_DW_DSP_SHARED"}}
+    assert _macros("person_detect", "balanced") == _macros("person_detect", "size")
+    assert _macros("mlperf_kws_ref_model", "balanced") == _macros("mlperf_kws_ref_model",
+                                                                  "speed")
+
+
+def test_unknown_opt_is_refused_by_name() -> None:
+    from mcuforge.errors import McuforgeError
+
+    with pytest.raises(McuforgeError, match=r"unknown --opt 'fastest' \(choose from balanced"):
+        _macros("mlperf_ad01_int8", "fastest")

@@ -302,7 +302,7 @@ def test_mixed_model_mve_on_cortex_m55(seed: int, tmp_path: Path) -> None:
     model = _mixed_model(seed)
     if seed % 2:
         model = _requantize_outputs(model, np.random.default_rng(seed))
-    assert check_on_qemu(model, "mps3-an547", tmp_path, name=f"mixed{seed}") > 0
+    assert check_on_qemu(model, "mps3-an547", tmp_path, name=f"mixed{seed}", layers=True) > 0
 
 
 @pytest.mark.qemu
