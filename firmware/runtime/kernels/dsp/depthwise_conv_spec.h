@@ -14,6 +14,12 @@
  * wraps the same in any order), same requantization. Pixels are written in output order, each
  * after its window is read (row-streaming, plan.streaming_lag).
  *
+ * Instructions per MAC on the Cortex-M4 (the limit is SMLAD's 0.5): a tap of four channels is
+ * an LDR, two SXTB16, an LDRD of the int16 weights and four SMLABB/SMLATT, 2.0 per MAC -- one
+ * multiply per MAC, since pairing two taps for SMLAD costs two PKHBT/PKHTB per pair, as much as
+ * it saves; each output then costs about 10 (requantization as in conv_spec.h), 10 / taps per
+ * MAC (1.1 for 3x3); border pixels add their window's copy, about 2 per byte.
+ *
  * Two ways to instantiate it: MF_DW_DSP_SPEC, one copy per geometry with every size a
  * compile-time constant; MF_DW_DSP_SHARED, a thin wrapper per geometry around one shared copy
  * (the code of --opt size). Both run the same body. */

@@ -10,6 +10,12 @@
  * [o3 d0..3][o0 d4..7]...), the depth tail column by column; the rows completed to a multiple of
  * four with zero rows (bias 0, a valid requantization row), whose results are not stored.
  *
+ * Instructions per MAC on the Cortex-M4 (the limit is SMLAD's 0.5): a step of four rows by four
+ * depth values is an LDRD of the pre-extended input (or an LDR and two SXTB16), an LDM of four
+ * weight words, eight SXTB16 and eight SMLAD: 1.125 per MAC (1.25 without pre-extension). Each
+ * weight is used once, so its sign extension (0.5 per MAC) cannot be shared as in a
+ * convolution; each output then costs about 10 (requantization), 10 / depth per MAC.
+ *
  * MF_FC_DSP_SPEC makes one copy per shape with every size a compile-time constant;
  * MF_FC_DSP_SHARED a thin wrapper per shape around one shared copy (--opt size). */
 #ifndef MCUFORGE_DSP_FULLY_CONNECTED_SPEC_H
