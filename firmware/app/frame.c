@@ -1,7 +1,5 @@
 #include "frame.h"
 
-#include "platform.h" /* (compiled for size, see there) */
-
 /* CRC-32 (reflected 0xEDB88320, as zlib) with a 16-entry table: 64 bytes of flash instead of
  * 1 KiB, two lookups per byte. */
 uint32_t mf_crc32(const uint8_t *data, size_t len) {
