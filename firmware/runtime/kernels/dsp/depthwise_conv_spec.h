@@ -156,17 +156,28 @@ MF_SHARED void mf_dw_gather(const mcuforge_dw_dsp_geo_t *g, const int8_t *in_b, 
             const int32_t ix = ix0 + fx * g->dilation_w;
             if (iy >= 0 && iy < g->input_h && ix >= 0 && ix < g->input_w) {
                 const int8_t *src = in_b + ((ptrdiff_t)iy * g->input_w + ix) * ch;
-                for (ptrdiff_t k = 0; k < ch4; k += 4) {
+                ptrdiff_t k = 0;
+                if (ch4 == ch && (((uintptr_t)src | (uintptr_t)c) & 3) == 0) {
+                    mf_copy_aligned(c, src, ch);
+                    k = ch;
+                }
+                for (; k < ch4; k += 4) {
                     mf_write_u32(c + k, (uint32_t)mf_read_s32(src + k));
                 }
-                for (ptrdiff_t k = ch4; k < ch; ++k) {
+                for (; k < ch; ++k) {
                     c[k] = src[k];
                 }
             } else {
-                for (ptrdiff_t k = 0; k < ch4; k += 4) {
+                ptrdiff_t k = 0;
+                if ((((uintptr_t)c) & 3) == 0) {
+                    for (int8_t *d = c; k + 8 <= ch4; k += 8) {
+                        mf_strd_inc(&d, (int32_t)zp4, (int32_t)zp4);
+                    }
+                }
+                for (; k < ch4; k += 4) {
                     mf_write_u32(c + k, zp4);
                 }
-                for (ptrdiff_t k = ch4; k < ch; ++k) {
+                for (k = ch4; k < ch; ++k) {
                     c[k] = (int8_t)zp;
                 }
             }

@@ -109,6 +109,32 @@ static inline void mf_ldrd_inc(const int8_t **p, int32_t *lo, int32_t *hi) {
 #endif
 }
 
+/* Two words to a 4-byte-aligned address, advancing the pointer: one STRD with post-increment. */
+static inline void mf_strd_inc(int8_t **p, int32_t lo, int32_t hi) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    __asm("strd %2, %3, [%0], #8" : "+r"(*p), "=m"(*(int64_t *)*p) : "r"(lo), "r"(hi));
+#else
+    __builtin_memcpy(*p, &lo, 4);
+    __builtin_memcpy(*p + 4, &hi, 4);
+    *p += 8;
+#endif
+}
+
+/* n bytes (a multiple of 4) between 4-byte-aligned addresses, 16 per step (two LDRD/STRD). */
+static inline void mf_copy_aligned(int8_t *dst, const int8_t *src, ptrdiff_t n) {
+    ptrdiff_t k = n;
+    for (; k >= 16; k -= 16) {
+        int32_t a, b, c, d;
+        mf_ldrd_inc(&src, &a, &b);
+        mf_ldrd_inc(&src, &c, &d);
+        mf_strd_inc(&dst, a, b);
+        mf_strd_inc(&dst, c, d);
+    }
+    for (; k > 0; k -= 4, src += 4, dst += 4) {
+        __builtin_memcpy(dst, src, 4);
+    }
+}
+
 /* The same from an int32 table (requantization rows). */
 static inline void mf_ldrd_inc32(const int32_t **p, int32_t *lo, int32_t *hi) {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
