@@ -70,9 +70,12 @@ def test_cmake_two_models_on_the_host_bit_exact_in_named_sections(
     where = symbol_sections(example)
     for p in NAMES:
         assert where[f"{p}_arena"] == ".mf_arena"
-    # (the optimizer leaves the weights' static arrays unnamed: the section's size tells)
+    # (the optimizer leaves the weights' static arrays unnamed: the section's size tells; it
+    # may also fold a small array whose values it knows into the code, and the linker then
+    # drops the array, so the section can hold a few bytes less than the model's constants)
     sections = elf_sections(example)
-    assert sections[".mf_weights"][1] >= sum(m.manifest["weights_bytes"] for m in lib.models)
+    weights = sum(m.manifest["weights_bytes"] for m in lib.models)
+    assert weights - 256 <= sections[".mf_weights"][1] <= weights
 
     # one static library, each kernel's object once; a C++ program links it (extern "C")
     archive = build / f"lib{lib.name}.a"

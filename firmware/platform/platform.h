@@ -3,6 +3,13 @@
 #ifndef MCUFORGE_PLATFORM_H
 #define MCUFORGE_PLATFORM_H
 
+/* The files that include this header are the firmware's frame around the models (protocol
+ * server, startup, console, timers): none of it runs inside an inference, so it is compiled for
+ * size whatever the build's optimization level (the kernels and models stay at theirs). */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__OPTIMIZE_SIZE__)
+#pragma GCC optimize("Os")
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -25,6 +25,7 @@ from elftools.elf.elffile import ELFFile
 from mcuforge import __version__, protocol, resources
 from mcuforge.boards import Board
 from mcuforge.compiler.compile import CompiledModel, compile_graph, write_model_table
+from mcuforge.compiler.specialize import DEFAULT_OPTIMIZE
 from mcuforge.errors import BudgetError, BuildError, ToolchainMissing
 from mcuforge.image import make_image
 from mcuforge.model import read_model
@@ -272,6 +273,7 @@ def build_firmware(
     extra_defines: tuple[str, ...] = (),
     extra_sources: tuple[Path, ...] = (),
     extra_ldflags: tuple[str, ...] = (),
+    optimize: str = DEFAULT_OPTIMIZE,
 ) -> BuildResult:
     """Build the firmware image for ``model`` on ``board`` into ``out_dir``.
 
@@ -279,14 +281,15 @@ def build_firmware(
     layer-by-layer check); ``profile`` records instructions per step. ``kernels`` overrides the
     CPU's kernel families (``("ref",)`` builds with the reference kernels only).
     ``extra_defines`` (``NAME`` or ``NAME=VALUE``), ``extra_sources`` and ``extra_ldflags`` extend
-    the compile and link line (the self-test build for Renode suites uses them).
+    the compile and link line (the self-test build for Renode suites uses them). ``optimize``
+    (speed, size, balanced) is passed to the compiler (``compile_graph``).
     """
     say = progress or (lambda _msg: None)
     check_toolchain(board)
     say(f"reading {model}")
     graph = read_model(model)
     families = kernels or board.cpu.kernels
-    compiled = compile_graph(graph, kernel_families=families, debug=debug)
+    compiled = compile_graph(graph, kernel_families=families, debug=debug, optimize=optimize)
     return build_image(
         [compiled], board, out_dir, debug=debug, profile=profile, opt=opt, progress=progress,
         extra_defines=extra_defines, extra_sources=extra_sources, extra_ldflags=extra_ldflags)

@@ -56,6 +56,12 @@ BOARD_OPTION = click.option(
     help="Target board (see `mcuforge boards`).",
 )
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+OPT_OPTION = click.option(
+    "--opt", "optimize", default="balanced", show_default=True,
+    type=click.Choice(["balanced", "speed", "size"]),
+    help="Kernel code: one copy per layer shape (speed), one shared copy (size), or "
+         "specialized only where it pays (balanced).",
+)
 
 
 class _Group(click.Group):
@@ -132,10 +138,12 @@ def inspect_cmd(model: Path, as_json: bool, plot: Path | None) -> None:
 )
 @click.option("--debug", is_flag=True, help="Expose every tensor (for layer-by-layer checks).")
 @click.option("--profile", is_flag=True, help="Record instructions per layer.")
+@OPT_OPTION
 @JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def build_cmd(
-    model: Path, board: str, out_dir: Path, debug: bool, profile: bool, as_json: bool, quiet: bool
+    model: Path, board: str, out_dir: Path, debug: bool, profile: bool, optimize: str,
+    as_json: bool, quiet: bool
 ) -> None:
     """Compile MODEL into firmware.elf/.bin/.hex for a board, with a size report.
 
@@ -162,6 +170,7 @@ def build_cmd(
         debug=debug,
         profile=profile,
         progress=_progress(quiet or as_json),
+        optimize=optimize,
     )
     if as_json:
         _emit_json(result.to_dict())
@@ -298,6 +307,7 @@ def listen_cmd(pipeline: Path, board: str, wav: Path | None, mic: bool, seconds:
     type=click.Path(file_okay=False, path_type=Path),
     help="With --emulator renode: write a renode-test suite to DIR instead of running.",
 )
+@OPT_OPTION
 @JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def test_cmd(
@@ -312,6 +322,7 @@ def test_cmd(
     build_dir: Path | None,
     junit: Path | None,
     robot_dir: Path | None,
+    optimize: str,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -347,6 +358,7 @@ def test_cmd(
         reset_every=reset_every,
         build_dir=build_dir,
         progress=_progress(quiet or as_json),
+        optimize=optimize,
     )
     if junit is not None:
         junit.write_text(report.junit())
@@ -395,6 +407,7 @@ def test_cmd(
     help="With --layers: bar chart of instructions per layer (PNG).",
 )
 @click.option("--emulator", default="qemu", show_default=True, help="Emulator to run on.")
+@OPT_OPTION
 @JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def bench_cmd(
@@ -404,6 +417,7 @@ def bench_cmd(
     layers: bool,
     plot: Path | None,
     emulator: str,
+    optimize: str,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -422,6 +436,7 @@ def bench_cmd(
         layers=layers or plot is not None,
         emulator=emulator,
         progress=_progress(quiet or as_json),
+        optimize=optimize,
     )
     if plot is not None:
         from mcuforge.plot import plot_layers

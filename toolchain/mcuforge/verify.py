@@ -21,6 +21,7 @@ import numpy as np
 from mcuforge.boards import Board
 from mcuforge.build import Progress, build_firmware
 from mcuforge.compiler.emit import tensor_info
+from mcuforge.compiler.specialize import DEFAULT_OPTIMIZE
 from mcuforge.errors import DeviceError
 from mcuforge.model import read_model
 from mcuforge.model.ir import NUMPY_DTYPES
@@ -158,6 +159,7 @@ def run_test(
     reset_every: int = 0,
     build_dir: Path | None = None,
     progress: Progress | None = None,
+    optimize: str = DEFAULT_OPTIMIZE,
 ) -> TestReport:
     """Build ``model`` for ``board``, run it in ``emulator`` (or ``host``: the same C compiled
     for this machine) and compare with TFLM.
@@ -177,10 +179,11 @@ def run_test(
         out = build_dir or Path(tmp)
         if emulator == "host":
             say(f"compiling {model.name} for this machine ({', '.join(board.cpu.kernels)})")
-            target = host_target(model, board, out, debug=layers)
+            target = host_target(model, board, out, debug=layers, optimize=optimize)
             manifest, size = target.manifest, None
         else:
-            build = build_firmware(model, board, out, debug=layers, progress=say)
+            build = build_firmware(model, board, out, debug=layers, progress=say,
+                                   optimize=optimize)
             manifest, size = build.manifest, build.size
         cases = loaded if loaded is not None else random_vectors(manifest["inputs"], vectors, seed)
         # In a child process: TFLM crashes on some damaged models that pass mcuforge's checks.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mcuforge.compiler.fixedpoint import mbqm
-from mcuforge.compiler.ops import int16, int_arith
+from mcuforge.compiler.ops import int16, int_arith, mve
 from mcuforge.compiler.ops.base import (
     ConstArray,
     KernelCall,
@@ -14,6 +14,7 @@ from mcuforge.compiler.ops.base import (
     binary_int8_problems,
     broadcast_params,
 )
+from mcuforge.compiler.ops.dsp import add_call
 from mcuforge.compiler.quant import activation_range, f32, quantize_multiplier
 from mcuforge.model.ir import Graph, Operator
 
@@ -67,6 +68,15 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     }
     flat = params["flat_size"] > 0
     inplace = [(op.outputs[0], op.inputs[0]), (op.outputs[0], op.inputs[1])] if flat else []
+    if "mve" in ctx.kernel_families and flat:
+        requant = {"multiplier": ConstArray("", np.array([mo], np.int32)),
+                   "shift": ConstArray("", np.array([so], np.int32))}
+        return mve.eltwise_call(op, mul=False, requant=requant, params=params,
+                                tables=_input_tables(op, params), inplace=inplace)
+    if "dsp" in ctx.kernel_families and flat:
+        call = add_call(op, _input_tables(op, params), params, inplace)
+        if call is not None:
+            return call
     if "fast" in ctx.kernel_families:
         return _lower_lut(op, params, inplace)
     return KernelCall(
@@ -80,9 +90,9 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     )
 
 
-def _lower_lut(op: Operator, params: dict, inplace: list[tuple[int, int]]) -> KernelCall:
-    """The table-driven kernel: each input's rescaled value for all 256 int8 inputs, computed
-    with the reference's own integer arithmetic."""
+def _input_tables(op: Operator, params: dict) -> list[ConstArray]:
+    """Each input's rescaled value for all 256 int8 inputs, computed with the reference's own
+    integer arithmetic (the table-driven kernels' tables)."""
     values = np.arange(-128, 128)
     tables = []
     for i in (1, 2):
@@ -90,6 +100,12 @@ def _lower_lut(op: Operator, params: dict, inplace: list[tuple[int, int]]) -> Ke
                                params[f"input{i}_shift"])
         tables.append(ConstArray(f"op{op.index}_table{i}", np.array(
             [mbqm((int(x) + offset) << LEFT_SHIFT, mult, shift) for x in values], dtype=np.int32)))
+    return tables
+
+
+def _lower_lut(op: Operator, params: dict, inplace: list[tuple[int, int]]) -> KernelCall:
+    """The table-driven kernel (portable)."""
+    tables = _input_tables(op, params)
     keys = ("output_multiplier", "output_shift", "output_offset", "act_min", "act_max",
             "flat_size", "dims", "strides1", "strides2")
     return KernelCall(

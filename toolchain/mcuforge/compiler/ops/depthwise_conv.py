@@ -67,9 +67,8 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     w = window(op, inp, out, fh, fw)
     requant, consts = channel_requant(op, inp, weights, out)
     act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
-    use_mve = "mve" in ctx.kernel_families and (
-        w.in_c == 1 or (oc == w.in_c and fh * fw <= mve.DW_MAX_TAPS))
-    if (use_mve or "dsp" in ctx.kernel_families) and (w.in_c == 1 or oc == w.in_c):
+    use_mve = "mve" in ctx.kernel_families and (w.in_c == 1 or fh * fw <= mve.DW_MAX_TAPS)
+    if use_mve or "dsp" in ctx.kernel_families:
         assert weights.data is not None
         bias = graph.tensors[bias_arg(op)].data if bias_arg(op) >= 0 else None
         common = dict(input_tensor=op.inputs[0], output_tensor=op.outputs[0], bias=bias,
