@@ -17,12 +17,17 @@ Usage: ``python record.py`` writes the recordings listed in RECORDINGS to record
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import synth
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "toolchain"))  # run from a checkout without installing
+
+from mcuforge.pipeline.recording import write_csv  # noqa: E402
+
 RATE_HZ = 50
 FINE = 4  # simulation steps per sample
 MG_PER_LSB = 0.122  # LSM9DS1 at +-4 g
@@ -73,11 +78,6 @@ def render(seed: int, script: list[tuple[str, float]]) -> np.ndarray:
     return np.clip(np.round(mg / MG_PER_LSB), -32768, 32767).astype(np.int16)
 
 
-def write_csv(path: Path, samples: np.ndarray) -> None:
-    rows = "\n".join(",".join(str(int(v)) for v in row) for row in samples)
-    path.write_text("ax,ay,az\n" + rows + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "recordings")
@@ -85,7 +85,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name, (seed, script) in RECORDINGS.items():
         samples = render(seed, script)
-        write_csv(args.out / f"{name}.csv", samples)
+        write_csv(args.out / f"{name}.csv", samples, ["ax", "ay", "az"])
         plan = ", ".join(label for label, _ in script if label != "idle") or "no gesture"
         print(f"{name}.csv: {len(samples)} samples ({len(samples) / RATE_HZ:.1f} s): {plan}")
 
