@@ -487,10 +487,12 @@ from mcuforge.flash.command import flash_cmd  # noqa: E402
 cli.add_command(flash_cmd)
 
 from mcuforge.export.cli import export_group  # noqa: E402
+from mcuforge.pipeline.stream import stream_cmd  # noqa: E402
 from mcuforge.renode_suite import renode_suite_cmd  # noqa: E402
 
 cli.add_command(renode_suite_cmd)
 cli.add_command(export_group)
+cli.add_command(stream_cmd)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from mcuforge.boards import Board
 from mcuforge.errors import PipelineError
 from mcuforge.pipeline.layout import FRONTEND_PREFIX, PipelineLayout
-from mcuforge.pipeline.reference import Event, run_reference
+from mcuforge.pipeline.reference import Event, Trace, run_reference
 from mcuforge.sources import BoardSource
 
 BANNER = "MCUFORGE PIPELINE"
@@ -125,17 +126,20 @@ class ExpectedOutput:
         return self.padded / self.sample_rate
 
 
-def expected_output(layout: PipelineLayout, samples: np.ndarray) -> ExpectedOutput:
+def expected_output(layout: PipelineLayout, samples: np.ndarray,
+                    reference: Callable[[np.ndarray], Trace] | None = None) -> ExpectedOutput:
     """The lines a standalone image prints while the source delivers ``samples`` and then
     zeros (what Renode's PDM and LSM9DS1 models give once their file is consumed), up to the
     marker one whole second after the recording ends. Marker ``AT t ms`` follows every
-    detection whose frame ends before sample ``t * rate / 1000`` (standalone.c)."""
+    detection whose frame ends before sample ``t * rate / 1000`` (standalone.c).
+    ``reference`` runs the pipeline over samples (default: the TFLM reference pipeline)."""
     rate = layout.spec.sample_rate
     data = np.asarray(samples, dtype=np.int16).reshape(-1, layout.spec.channels)
     last = math.ceil(len(data) / rate) + 1
     padded = np.zeros((last * rate, layout.spec.channels), dtype=np.int16)
     padded[: len(data)] = data
-    events = [e for e in run_reference(layout, padded).events if e.end_sample < last * rate]
+    trace = reference(padded) if reference is not None else run_reference(layout, padded)
+    events = [e for e in trace.events if e.end_sample < last * rate]
     lines: list[str] = []
     pending = list(events)
     for second in range(1, last + 1):

@@ -26,7 +26,7 @@
 
 static char line[LINE_BYTES];
 static size_t line_len;
-static uint32_t next_mark = 1u; /* seconds */
+static uint32_t next_mark; /* the next marker, in seconds */
 static uint32_t overruns_seen;
 
 static void put(const char *s) {
@@ -114,6 +114,9 @@ static void banner(void) {
 }
 
 void mf_standalone_run(void) {
+    next_mark = 1u;
+    overruns_seen = 0u;
+    line_len = 0u;
     banner();
     mf_pipeline_reset();
     const int status = mf_source_start(mf_pipeline.sample_rate, mf_pipeline.channels);
