@@ -127,6 +127,10 @@ def test_suite_command_refuses_what_does_not_fit(tmp_path: Path, zoo: Path) -> N
          "give at least one recording"),
         (["renode-suite", str(zoo / "hello_world_int8.tflite"), "-b", NANO, "--imu", str(csv),
           "-o", str(tmp_path)], "hello_world_int8.tflite is a model"),
+        (["build", str(GESTURE), "-b", "mps2-an386", "--standalone", "-o", str(tmp_path)],
+         "mps2-an386 has no accelerometer source for a standalone image of gesture.toml"),
+        (["build", str(zoo / "hello_world_int8.tflite"), "-b", NANO, "--standalone", "-o",
+          str(tmp_path)], "hello_world_int8.tflite is a model"),
     ]
     for args, message in cases:
         result = run(cli, args)

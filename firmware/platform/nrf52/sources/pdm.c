@@ -7,9 +7,10 @@
  * block (EVENTS_STARTED) and the next block goes wherever SAMPLE.PTR points then, so the
  * interrupt, on STARTED, notes the latched block as in flight and points SAMPLE.PTR at a free
  * one; on END the oldest block in flight is complete and queued for the main loop. The main
- * loop (mf_source_poll) pushes complete blocks into the pipeline and frees them. Handling
- * STARTED before END in the same interrupt also serves Renode 1.16's model, which raises both at
- * once when it writes a block (reading SAMPLE.PTR at that moment).
+ * loop (mf_source_poll) pushes complete blocks into the pipeline and frees them. Renode 1.16's
+ * model raises STARTED and END together when it writes a block (to SAMPLE.PTR as it is at that
+ * moment); handling STARTED first hands that block over at once (END first works too, one
+ * block later).
  *
  * 16 kHz: PDM_CLK 1.280 MHz with RATIO 80 (the PS's table; the default 1.032 MHz with RATIO 64
  * gives 16.129 kHz). Gain: GAINL from the board file (0x28 = 0 dB). A block is one pipeline hop
