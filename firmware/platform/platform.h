@@ -21,8 +21,13 @@ void platform_uart_write(const uint8_t *data, size_t len);
 /* Copies up to max received bytes (already buffered by the receive interrupt); never blocks. */
 size_t platform_uart_read(uint8_t *buf, size_t max);
 
-/* Sleeps until an interrupt arrives unless received bytes are already waiting. */
+/* Sleeps until an interrupt arrives unless received bytes (or, where a sample source runs,
+ * samples: mf_source_pending) are already waiting. */
 void platform_idle(void);
+
+/* Nonzero when a sample source's interrupt queued samples the main loop has not taken (weak
+ * default: 0). Called with interrupts masked. */
+int mf_source_pending(void);
 
 /* The instruction counter: ticks of a timer the host converts to instructions (the host knows
  * the tick rate of each target). Stopped while idle so that an emulator can sleep. */

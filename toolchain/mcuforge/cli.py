@@ -139,10 +139,14 @@ def inspect_cmd(model: Path, as_json: bool, plot: Path | None) -> None:
 @click.option("--debug", is_flag=True, help="Expose every tensor (for layer-by-layer checks).")
 @click.option("--profile", is_flag=True, help="Record instructions per layer.")
 @OPT_OPTION
+@click.option("--standalone", is_flag=True,
+              help="Pipelines: listen to the board's own sensor from boot and print text lines "
+              "(no host protocol).")
 @JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def build_cmd(
     model: Path, board: str, out_dir: Path, debug: bool, profile: bool, optimize: str,
+    standalone: bool,
     as_json: bool, quiet: bool
 ) -> None:
     """Compile MODEL into firmware.elf/.bin/.hex for a board, with a size report.
@@ -154,13 +158,18 @@ def build_cmd(
     Examples:
       mcuforge build models/gesture/gesture_int8.tflite --board mps2-an386 -o build/gesture
       mcuforge build models/pipelines/okay_nabu.toml --board mps2-an386 -o build/okay_nabu
+      mcuforge build models/pipelines/gesture.toml -b arduino-nano-33-ble-sense \\
+          --standalone -o build/gesture
     """
     if model.suffix.lower() in (".toml", ".json"):
         if debug or profile:
             raise McuforgeError("--debug and --profile apply to single models, not pipelines "
                                 "(a pipeline image reports instructions per stage anyway)")
-        _build_pipeline(model, board, out_dir, as_json, quiet)
+        _build_pipeline(model, board, out_dir, as_json, quiet, standalone)
         return
+    if standalone:
+        raise McuforgeError("--standalone builds a pipeline (.toml or .json) that listens to the "
+                            f"board's sensor; {model.name} is a model")
     from mcuforge.build import build_firmware
 
     result = build_firmware(
@@ -179,18 +188,20 @@ def build_cmd(
     click.echo(result.size.bars())
 
 
-def _build_pipeline(path: Path, board: str, out_dir: Path, as_json: bool, quiet: bool) -> None:
+def _build_pipeline(path: Path, board: str, out_dir: Path, as_json: bool, quiet: bool,
+                    standalone: bool) -> None:
     from mcuforge.pipeline import open_pipeline
     from mcuforge.pipeline.firmware import build_pipeline
 
     result = build_pipeline(open_pipeline(path), _board(board), out_dir,
-                            progress=_progress(quiet or as_json))
+                            progress=_progress(quiet or as_json), standalone=standalone)
     if as_json:
         _emit_json(result.to_dict())
         return
     ram = result.ram
     click.echo(f"built {result.build.elf} for {board}: pipeline '{result.layout.spec.name}' "
-               f"({', '.join(s.name for s in result.layout.stages)})")
+               f"({', '.join(s.name for s in result.layout.stages)})"
+               + (f", standalone on the board's {result.source} source" if result.source else ""))
     click.echo(result.build.size.bars())
     states = ", ".join(f"{k} {v}" for k, v in ram.model_state.items())
     click.echo(f"        arena {ram.arena} B shared by the front end and the models; state: front "
@@ -525,10 +536,12 @@ from mcuforge.flash.command import flash_cmd  # noqa: E402
 cli.add_command(flash_cmd)
 
 from mcuforge.export.cli import export_group  # noqa: E402
+from mcuforge.pipeline.stream import stream_cmd  # noqa: E402
 from mcuforge.renode_suite import renode_suite_cmd  # noqa: E402
 
 cli.add_command(renode_suite_cmd)
 cli.add_command(export_group)
+cli.add_command(stream_cmd)
 
 
 def main() -> None:
