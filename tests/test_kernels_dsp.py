@@ -229,6 +229,9 @@ def test_opt_picks_specialized_or_shared_bodies() -> None:
     assert _macros("person_detect", "balanced") == _macros("person_detect", "size")
     assert _macros("mlperf_kws_ref_model", "balanced") == _macros("mlperf_kws_ref_model",
                                                                   "speed")
+    # Six depthwise geometries, all under SMALL_LAYER_MACS: specialized (a streaming model).
+    assert _macros("mww_okay_nabu", "balanced") == _macros("mww_okay_nabu", "speed")
+    assert _macros("mww_okay_nabu", "balanced") != _macros("mww_okay_nabu", "size")
 
 
 def test_unknown_opt_is_refused_by_name() -> None:

@@ -151,6 +151,14 @@ def test_maximum_minimum_random_bit_exact(dtype: str, tmp_path: Path) -> None:
         m.op("MAXIMUM" if i % 2 else "MINIMUM", [a, b], [y])
         ins += [a, b]
         outs.append(y)
+    # One side a single value (the front end's clamps take the kernel's scalar path).
+    for i, (sa, sb) in enumerate([((2, 20), (1,)), ((), (3, 1, 7)), ((1, 1), (5, 4))]):
+        quant = random_quant(rng, dtype)
+        a, b = m.tensor(dtype, sa, quant), m.tensor(dtype, sb, quant)
+        y = m.tensor(dtype, np.broadcast_shapes(sa, sb), quant)
+        m.op("MAXIMUM" if i % 2 else "MINIMUM", [a, b], [y])
+        ins += [a, b]
+        outs.append(y)
     check_bit_exact(m.build(ins, outs), tmp_path, vectors=6, name=f"minmax {dtype}")
 
 

@@ -224,3 +224,15 @@ def test_front_end_parameter_errors(zoo: Path, tmp_path: Path) -> None:
         "hop_ms = 10", f"hop_ms = 10\nmodel = '{zoo}/audio_preprocessor_int8.tflite'"))
     with pytest.raises(PipelineError, match="exactly one of them"):
         open_pipeline(path)
+
+
+def test_bench_pipeline_without_vad_is_the_example_minus_its_gate(tmp_path: Path) -> None:
+    """make bench's per-hop goal is front end + okay_nabu alone: the example pipeline with the
+    VAD model (and its gate) dropped, everything else as the example has it."""
+    from mcuforge.benchstream import PIPELINE, _without_vad
+    from mcuforge.pipeline import open_pipeline
+
+    alone, full = open_pipeline(_without_vad(tmp_path)), open_pipeline(PIPELINE)
+    assert [s.name for s in alone.stages] == ["okay_nabu"]
+    assert [s.name for s in full.stages] == ["okay_nabu", "vad"]
+    assert alone.hop == full.hop and alone.spec.frontend == full.spec.frontend

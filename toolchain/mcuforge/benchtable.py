@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from mcuforge.benchstream import StreamResults, measure_streams, render_streams
 from mcuforge.boards import get_board
 from mcuforge.build import BuildResult, build_firmware
 from mcuforge.compiler.specialize import DEFAULT_OPTIMIZE
@@ -149,7 +150,8 @@ def _tool_versions() -> str:
     return "; ".join(out)
 
 
-def render(rows: list[Row], extras: list[M4Extra] | None = None) -> str:
+def render(rows: list[Row], extras: list[M4Extra] | None = None,
+           streams: StreamResults | None = None) -> str:
     by = {(r.model, r.board): r for r in rows}
     extra = {e.model: e for e in extras or []}
     lines = [
@@ -203,6 +205,7 @@ def render(rows: list[Row], extras: list[M4Extra] | None = None) -> str:
                          f"{m55.instructions / m4.instructions:.2f}x | <= 0.35x |")
     lines += kernels_table(list(extra.values()))
     lines += opt_table(by, extra)
+    lines += render_streams(streams) if streams else []
     lines += ["", "## Arena against TFLM", "",
               "TFLM's figures come from its Python interpreter (`tflite-micro`, 64-bit host build: "
               "its persistent part holds pointers and is larger than on a 32-bit device); `head` "
@@ -309,9 +312,15 @@ def opt_table(by: dict[tuple[str, str], Row], extra: dict[str, M4Extra]) -> list
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", "models", multiple=True, help="Only these models (default: all).")
 @click.option("--board", "boards", multiple=True, help="Only these boards (default: all).")
-def main(output: Path, models: tuple[str, ...], boards: tuple[str, ...]) -> None:
-    """Measure the published models on the emulated boards and write the benchmark table."""
+@click.option("--streams/--no-streams", default=True, show_default=True,
+              help="Also the streaming models and the okay_nabu pipeline per hop.")
+def main(output: Path, models: tuple[str, ...], boards: tuple[str, ...], streams: bool) -> None:
+    """Measure the published models on the emulated boards and write the benchmark table.
+
+    Example: python -m mcuforge.benchtable docs/benchmarks.md --model hello_world_int8
+    """
     rows, extras = [], []
+    stream_results = None
     with tempfile.TemporaryDirectory(prefix="mcuforge-bench-") as tmp:
         for model in models or MODELS:
             for board in boards or BOARDS:
@@ -320,8 +329,11 @@ def main(output: Path, models: tuple[str, ...], boards: tuple[str, ...]) -> None
             if M4 in (boards or BOARDS):
                 click.echo(f"[bench] {model} on {M4}: --opt speed/size, per layer", err=True)
                 extras.append(measure_m4(model, Path(tmp) / f"{model}-m4"))
+        if streams:
+            stream_results = measure_streams(Path(tmp) / "streams", list(boards) or None,
+                                             lambda m: click.echo(m, err=True))
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(rows, extras))
+    output.write_text(render(rows, extras, stream_results))
     click.echo(f"wrote {output}", err=True)
 
 

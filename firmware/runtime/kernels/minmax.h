@@ -6,8 +6,10 @@
 /* MAXIMUM / MINIMUM of raw values, element-wise or broadcast (6-D), as TFLM compares them: no
  * requantization (the converter gives both inputs the output's quantization). */
 typedef struct {
-    /* Element count when both inputs have the output's shape; 0 selects the broadcast loop. */
+    /* Element count when both inputs have the output's shape, or when one of them is a single
+     * value (`scalar` 1 or 2 says which: the front end's clamps); 0 selects the broadcast loop. */
     int32_t flat_size;
+    int32_t scalar;
     int32_t dims[6];
     int32_t strides1[6];
     int32_t strides2[6];

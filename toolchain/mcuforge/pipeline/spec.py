@@ -321,12 +321,10 @@ def written_frontend(params: dict[str, Any], rate: int, window: int, hop: int,
                      where: str) -> FrontendSpec:
     """A front end written by :mod:`mcuforge.frontend_graph` (TFLM's signal-library ops) from
     its parameters; the window and rate come from the pipeline."""
-    try:
-        from mcuforge.frontend_graph import FrontEndParams, write_frontend
-    except ImportError:
-        raise PipelineError(f"{where}: writing a front end graph needs mcuforge.frontend_graph, "
-                            "which this mcuforge lacks; give [frontend] model = a .tflite "
-                            "file instead") from None
+    # Imported here: the graph writer pulls in the flatbuffer builder, which plain model
+    # pipelines never need.
+    from mcuforge.frontend_graph import FrontEndParams, write_frontend
+
     for key in ("sample_rate", "window_ms", "hop_ms"):
         if key in params:
             raise PipelineError(f"{where}: '{key}' comes from the pipeline ([source], "

@@ -4,6 +4,7 @@
 #include "kernels/int_arith.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/broadcast.h"
 #include "quant.h"
@@ -20,28 +21,37 @@ static inline int32_t div_one(int32_t a, int32_t b) {
     return a / b;
 }
 
+/* The loop over `n` outputs, with the clamp only where the activation range is not all of int32
+ * (TFLM's int32 ADD never clamps: the front end's ADDs then run a third faster). */
+#define MF_INT_LOOP(n, expr)                                                                   \
+    do {                                                                                       \
+        if (lo == INT32_MIN && hi == INT32_MAX) {                                              \
+            for (int32_t i = 0; i < (n); ++i) {                                                \
+                output[i] = (expr);                                                            \
+            }                                                                                  \
+        } else {                                                                               \
+            for (int32_t i = 0; i < (n); ++i) {                                                \
+                output[i] = mf_clamp((expr), lo, hi);                                          \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
 #define MCUFORGE_INT_BINARY(name, op)                                                            \
     void name(const mcuforge_int_arith_params_t *p, const int32_t *input1,                      \
               const int32_t *input2, int32_t *output) {                                         \
         const int32_t lo = p->act_min, hi = p->act_max;                                        \
         if (p->scalar == 1) {                                                                   \
             const int32_t a = input1[0];                                                        \
-            for (int32_t i = 0; i < p->flat_size; ++i) {                                        \
-                output[i] = mf_clamp(op(a, input2[i]), lo, hi);                                 \
-            }                                                                                   \
+            MF_INT_LOOP(p->flat_size, op(a, input2[i]));                                        \
             return;                                                                             \
         }                                                                                       \
         if (p->scalar == 2) {                                                                   \
             const int32_t b = input2[0];                                                        \
-            for (int32_t i = 0; i < p->flat_size; ++i) {                                        \
-                output[i] = mf_clamp(op(input1[i], b), lo, hi);                                 \
-            }                                                                                   \
+            MF_INT_LOOP(p->flat_size, op(input1[i], b));                                        \
             return;                                                                             \
         }                                                                                       \
         if (p->flat_size > 0) {                                                                 \
-            for (int32_t i = 0; i < p->flat_size; ++i) {                                        \
-                output[i] = mf_clamp(op(input1[i], input2[i]), lo, hi);                         \
-            }                                                                                   \
+            MF_INT_LOOP(p->flat_size, op(input1[i], input2[i]));                                \
             return;                                                                             \
         }                                                                                       \
         mf_broadcast_t it = {{0, 0, 0, 0, 0, 0}, 0, 0};                                         \

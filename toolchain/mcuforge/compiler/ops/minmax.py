@@ -35,6 +35,11 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     a, b, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     params = broadcast_params(a.shape, b.shape, out.shape)
     flat = params["flat_size"] > 0
+    params["scalar"] = 0
+    if not flat and out.size in (a.size, b.size) and 1 in (a.size, b.size):
+        # One input is a single value (a clamp): a plain loop instead of the odometer.
+        params["scalar"], params["flat_size"] = (1 if a.size == 1 else 2), out.size
+        flat = True
     return KernelCall(
         op=op,
         kernel=f"mcuforge_{op.opcode.lower()}_{SUFFIX[out.dtype]}",
@@ -42,5 +47,6 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
         params_type="mcuforge_minmax_params_t",
         params=params,
         args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
-        inplace=[(op.outputs[0], op.inputs[0]), (op.outputs[0], op.inputs[1])] if flat else [],
+        inplace=[(op.outputs[0], t) for t in op.inputs[:2]
+                 if graph.tensors[t].size == out.size] if flat else [],
     )
