@@ -35,9 +35,9 @@ def stream_cmd(pipeline: Path, board: str, csv_file: Path | None, wav: Path | No
     print each detection as a standalone image prints it, and check every feature frame,
     model output and event against the TFLM reference pipeline (exit 1 on a difference).
 
-    \\b
+    \b
     Example:
-      mcuforge stream models/pipelines/gesture.toml --board mps2-an386 \\\\
+      mcuforge stream models/pipelines/gesture.toml --board mps2-an386 \\
           --csv models/gesture/recordings/wing_ring_slope.csv
     """
     from mcuforge.boards import get_board
