@@ -2,15 +2,13 @@
 epoch on random data, saved as .keras, quantized with ``mcuforge quantize`` and run bit-exactly
 against TFLM -- on the host for every model, in QEMU for the recurrent ones and MobileNetV3.
 
-Each model is converted once per session. Ops that other branches of this project add
-(STRIDED_SLICE, SPLIT, UNPACK, TILE, TRANSPOSE, NEG, SUB, ...) are named in the skip message when
-they are missing, so the table runs in full once those are merged and never silently passes.
+Each model is converted once per session. Every model must quantize and compile: none is
+skipped. UpSampling2D and LayerNormalization convert to TILE and NEG as Keras writes them (no
+int8 kernel in TFLM); ``mcuforge quantize`` rewrites them first (quantize/equivalents.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,14 +17,8 @@ import numpy as np
 import pytest
 
 from conftest import need_tools
-from mcuforge.compiler.ops import supported_ops
 from mcuforge.quantize import QuantizeError
 from modelgen import check_bit_exact
-
-#: Ops another branch adds: their absence skips a model instead of failing it.
-OTHER_BRANCHES = {"STRIDED_SLICE", "SPLIT", "SPLIT_V", "SLICE", "PACK", "UNPACK", "TRANSPOSE",
-                  "TILE", "GATHER", "MINIMUM", "MAXIMUM", "NEG", "ABS", "SUB",
-                  "SQUARED_DIFFERENCE", "CAST", "DIV"}
 
 
 def _layers() -> Any:
@@ -186,22 +178,10 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Converted:
     return Converted(tmp_path_factory.mktemp("keras_models"))
 
 
-def _model_or_skip(converted: Converted, name: str) -> Path:
-    """The quantized model; skipped (naming the ops) when only other branches' ops are missing."""
-    try:
-        return converted.get(name)
-    except QuantizeError as exc:
-        missing = set(re.findall(r"op #\d+ (\S+): not supported by the mcuforge compiler",
-                                 str(exc)))
-        if missing and missing <= OTHER_BRANCHES - set(supported_ops()):
-            pytest.skip(f"{name} needs {', '.join(sorted(missing))} (another branch's ops)")
-        raise
-
-
 @pytest.mark.parametrize("name", ["lstm", "lstm_unrolled", "gru", "upsampling",
                                   "conv_transpose", "layer_norm", "global_max_pool", "permute"])
 def test_issue_model_bit_exact_on_host(name: str, converted: Converted, tmp_path: Path) -> None:
-    model = _model_or_skip(converted, name)
+    model = converted.get(name)
     check_bit_exact(model.read_bytes(), tmp_path, vectors=4, name=name)
 
 
@@ -211,7 +191,7 @@ def test_issue_model_bit_exact_on_qemu(name: str, converted: Converted, tmp_path
     from mcuforge.verify import run_test
 
     need_tools("qemu-system-arm", "arm-none-eabi-gcc")
-    model = _model_or_skip(converted, name)
+    model = converted.get(name)
     report = run_test(model, get_board("mps2-an386"), vectors=3, build_dir=tmp_path / "fw")
     assert report.mismatches == 0, "; ".join(f.describe() for f in report.failures[:3])
 
@@ -221,8 +201,7 @@ def test_lstm_layers_become_one_fused_op(converted: Converted) -> None:
     from mcuforge.model import read_model
 
     for name in ("lstm", "lstm_unrolled"):
-        with contextlib.suppress(QuantizeError):  # refused for another branch's op: the
-            converted.get(name)  # float model is kept all the same
+        converted.get(name)
         float_ops = [op.opcode for op in read_model(converted.root / f"{name}.tflite").operators]
         assert float_ops.count("UNIDIRECTIONAL_SEQUENCE_LSTM") == 1, float_ops
         assert not {"WHILE", "UNPACK", "SPLIT", "LOGISTIC"} & set(float_ops), float_ops
@@ -239,9 +218,21 @@ def test_mobilenet_v3_fits_1mib_and_the_larger_one_is_refused_with_bytes_over(
 
     board = get_board("stm32f4-discovery")
     assert board.flash.size == 1 << 20
-    build = build_firmware(_model_or_skip(converted, "mobilenet_v3_96"), board, tmp_path / "a")
+    build = build_firmware(converted.get("mobilenet_v3_96"), board, tmp_path / "a")
     assert build.size.flash_bytes <= board.flash.size
     with pytest.raises(McuforgeError) as refused:
-        build_firmware(_model_or_skip(converted, "mobilenet_v3_160"), board, tmp_path / "b")
+        build_firmware(converted.get("mobilenet_v3_160"), board, tmp_path / "b")
     text = str(refused.value)
     assert "RAM" in text and "bytes" in text and "over" in text, text
+
+
+def test_upsampling_and_layer_norm_convert_to_ops_tflm_runs_in_int8(converted: Converted) -> None:
+    """UpSampling2D becomes one RESIZE_NEAREST_NEIGHBOR instead of RESHAPE/TILE chains, and
+    LayerNormalization subtracts its mean (SUB) instead of adding its negation (NEG)."""
+    from mcuforge.model import read_model
+
+    ops = {name: [op.opcode for op in read_model(converted.get(name)).operators]
+           for name in ("upsampling", "layer_norm")}
+    assert ops["upsampling"] == ["CONV_2D", "RESIZE_NEAREST_NEIGHBOR", "CONV_2D"], ops
+    assert "SUB" in ops["layer_norm"] and "RSQRT" in ops["layer_norm"], ops
+    assert not {"NEG", "TILE", "QUANTIZE", "DEQUANTIZE"} & set(ops["layer_norm"]), ops

@@ -349,7 +349,23 @@ MUL_CASES: list[tuple[tuple[int, ...], tuple[int, ...], str]] = [
     ((7, 9), (7, 9), "relu"),
     ((5, 1), (5, 8), "const"),
     ((16,), (16,), "square"),
+    # Squeeze-excite: a per-channel vector over rows (kernels/ref/mul.c's row loop), as either
+    # input.
+    ((1, 1, 6), (4, 5, 6), "relu6"),
+    ((3, 4, 10), (1, 1, 10), "none"),
 ]
+
+
+def test_mul_row_broadcast_is_chosen_only_for_a_vector_over_rows() -> None:
+    from mcuforge.compiler.ops.mul import row_broadcast
+
+    assert row_broadcast((1, 6, 6, 32), (1, 1, 1, 32), (1, 6, 6, 32)) == (36, 32, 2)
+    assert row_broadcast((1, 1, 1, 32), (1, 6, 6, 32), (1, 6, 6, 32)) == (36, 32, 1)
+    assert row_broadcast((1, 4, 8), (8,), (1, 4, 8)) == (4, 8, 2)
+    assert row_broadcast((1, 4, 8), (), (1, 4, 8)) == (32, 1, 2)  # a scalar
+    assert row_broadcast((1, 3, 4, 8), (1, 4, 8), (1, 3, 4, 8)) == (3, 32, 2)
+    assert row_broadcast((1, 5, 8), (1, 5, 1), (1, 5, 8)) is None  # inner axis broadcast
+    assert row_broadcast((1, 3, 1, 5), (1, 1, 4, 1), (1, 3, 4, 5)) is None  # both broadcast
 
 
 @pytest.mark.parametrize("index", range(len(MUL_CASES)))

@@ -21,10 +21,11 @@ class Origin:
 
 #: Where refused ops come from in Keras models, and the alternative when there is one.
 ORIGINS: dict[str, Origin] = {
-    "TILE": Origin(("UpSampling1D", "UpSampling2D", "UpSampling3D", "RepeatVector"),
-                   "UpSampling2D(interpolation='bilinear') or Resizing(h, w, "
-                   "interpolation='nearest') convert to RESIZE_BILINEAR / "
-                   "RESIZE_NEAREST_NEIGHBOR"),
+    "TILE": Origin(("UpSampling1D", "UpSampling2D", "UpSampling3D", "RepeatVector",
+                    "keras.ops.repeat", "keras.ops.tile"),
+                   "`mcuforge quantize` on the Keras model turns UpSampling2D into "
+                   "RESIZE_NEAREST_NEIGHBOR; Resizing(h, w) converts to RESIZE_NEAREST_NEIGHBOR "
+                   "/ RESIZE_BILINEAR as it is"),
     "RESIZE_NEAREST_NEIGHBOR": Origin(("Resizing", "UpSampling2D")),
     "RESIZE_BILINEAR": Origin(("Resizing", "UpSampling2D")),
     "TRANSPOSE_CONV": Origin(("Conv2DTranspose", "Conv1DTranspose")),
@@ -34,8 +35,9 @@ ORIGINS: dict[str, Origin] = {
     "SUM": Origin(("keras.ops.sum",)),
     "TRANSPOSE": Origin(("Permute", "keras.ops.transpose"),
                         "a Reshape, where it keeps the data order, needs no op"),
-    "NEG": Origin(("LayerNormalization", "Subtract"),
-                  "BatchNormalization folds into the layer before it (no op at all)"),
+    "NEG": Origin(("LayerNormalization", "keras.ops.negative", "-x in a formula"),
+                  "`mcuforge quantize` on the Keras model computes LayerNormalization without "
+                  "NEG; a - b converts to SUB"),
     "SQUARED_DIFFERENCE": Origin(("LayerNormalization",),
                                  "BatchNormalization folds into the layer before it"),
     "RSQRT": Origin(("LayerNormalization", "Normalization"),

@@ -14,6 +14,11 @@ typedef struct {
     int32_t dims[6];
     int32_t strides1[6];
     int32_t strides2[6];
+    /* Row broadcast (flat_size 0, row_size > 0): input `vector_input` (1 or 2) holds row_size
+     * values that repeat over `rows` rows of the other input, e.g. the [1, 1, 1, C] scale of a
+     * squeeze-excite block times [1, H, W, C]. The int8 kernel walks it without the 6-D loop;
+     * the int16 kernel leaves these 0. */
+    int32_t rows, row_size, vector_input;
 } mcuforge_mul_params_t;
 
 void mcuforge_mul_s8(const mcuforge_mul_params_t *p, const int8_t *input1, const int8_t *input2,

@@ -15,7 +15,8 @@ from mcuforge.errors import ToolchainMissing
 from mcuforge.quantize.errors import QuantizeError, refuse
 from mcuforge.quantize.flatbuffer import add_float_io, normalize_for_aeq, read_model
 from mcuforge.quantize.quiet import quiet
-from mcuforge.quantize.recurrent import convertible, nested_recurrent_problems
+from mcuforge.quantize.recurrent import nested_recurrent_problems
+from mcuforge.quantize.rewrite import convertible
 
 # fmt: off
 # Keras layers that become WHILE loops or BATCH_MATMUL kernels in TFLite; the converter fails or
@@ -100,9 +101,9 @@ def _converter(tf: Any, model_path: Path, fmt: str, notes: list[str] | None = No
     shape = tuple(keras_model.inputs[0].shape[1:])
     if None in shape:
         raise QuantizeError(f"{model_path.name} has a free input dimension: {shape}")
-    keras_model, recurrent = convertible(tf, keras_model)
+    keras_model, rewritten = convertible(tf, keras_model)
     if notes is not None:
-        notes.extend(recurrent)
+        notes.extend(rewritten)
     fixed = tf.keras.Input(batch_shape=(1, *shape))
     return tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(fixed, keras_model(fixed)))
 

@@ -2,7 +2,7 @@
 
 Keras 3 converts an LSTM, GRU or SimpleRNN layer to a WHILE loop, which the converter cannot
 quantize (and which TFLM-class devices should not run). The model is cloned with each layer
-replaced:
+replaced (by the clone in ``rewrite.py``):
 
 * ``LSTM`` (tanh / sigmoid activations, no state outputs) by a layer that calls a function
   marked ``api_implements="lstm_..."``: TensorFlow's converter recognises the Keras LSTM
@@ -38,11 +38,12 @@ def _fusable(layer: Any) -> str | None:
 
 def recurrent_layers(model: Any) -> list[Any]:
     """The model's recurrent layers, nested models included."""
-    return [layer for layer in _flat(model) if type(layer).__name__ in UNROLLABLE]
+    return [layer for layer in flat_layers(model) if type(layer).__name__ in UNROLLABLE]
 
 
 def nested_recurrent_problems(model: Any) -> list[str]:
-    """Recurrent layers inside nested models, which the clone cannot replace."""
+    """Recurrent layers inside nested models, which are not replaced (their state handling
+    is only checked at the top level)."""
     top = {id(layer) for layer in getattr(model, "layers", [])}
     return [f"layer '{layer.name}' ({type(layer).__name__}) is inside a nested model: "
             "call it from the top-level model so that mcuforge can fuse or unroll it"
@@ -93,44 +94,20 @@ def _fused_lstm_layer(tf: Any, keras: Any, source: Any) -> Any:
     return FusedLSTM(name=source.name)
 
 
-def convertible(tf: Any, model: Any) -> tuple[Any, list[str]]:
-    """A clone of ``model`` whose recurrent layers convert without WHILE loops, and notes saying
-    what became of each. ``model`` is returned unchanged when it has none."""
-    layers = recurrent_layers(model)
-    if not layers:
-        return model, []
-    keras = tf.keras
-    notes = []
-
-    def clone(layer: Any) -> Any:
-        kind = type(layer).__name__
-        if kind == "LSTM" and _fusable(layer) is None:
-            notes.append(f"layer '{layer.name}' (LSTM) -> UNIDIRECTIONAL_SEQUENCE_LSTM")
-            return _fused_lstm_layer(tf, keras, layer)
-        new = layer.__class__.from_config(layer.get_config())
-        if kind in UNROLLABLE:
-            cfg = layer.get_config()
-            cfg["unroll"] = True
-            new = layer.__class__.from_config(cfg)
-            why = f" ({_fusable(layer)})" if kind == "LSTM" else ""
-            notes.append(f"layer '{layer.name}' ({kind}){why} unrolled into element-wise ops "
-                         "per time step")
-        return new
-
-    cloned = keras.models.clone_model(model, clone_function=clone)
-    for src, dst in zip(_flat(model), _flat(cloned), strict=False):
-        if src.get_weights() and type(dst).__name__ != "FusedLSTM":
-            dst.set_weights(src.get_weights())
-    return cloned, notes
-
-
-def _flat(model: Any) -> list[Any]:
-    out, stack = [], list(getattr(model, "layers", []))
-    while stack:
-        layer = stack.pop(0)
-        out.append(layer)
-        stack[:0] = list(getattr(layer, "layers", []))
-    return out
+def recurrent_replacement(tf: Any, layer: Any) -> tuple[Any, str] | None:
+    """The layer that replaces a recurrent ``layer`` in the clone and a note saying what it
+    became; None for any other layer."""
+    kind = type(layer).__name__
+    if kind not in UNROLLABLE:
+        return None
+    if kind == "LSTM" and _fusable(layer) is None:
+        return (_fused_lstm_layer(tf, tf.keras, layer),
+                f"layer '{layer.name}' (LSTM) -> UNIDIRECTIONAL_SEQUENCE_LSTM")
+    cfg = layer.get_config()
+    cfg["unroll"] = True
+    why = f" ({_fusable(layer)})" if kind == "LSTM" else ""
+    return (layer.__class__.from_config(cfg),
+            f"layer '{layer.name}' ({kind}){why} unrolled into element-wise ops per time step")
 
 
 def recurrent_note(ops: list[str]) -> str | None:
@@ -140,3 +117,13 @@ def recurrent_note(ops: list[str]) -> str | None:
     return ("the LSTM keeps its state between invocations (TFLite and TFLM do this too): call "
             "<model>_reset() before each new sequence; mcuforge test runs the vectors as one "
             "stream (--reset-every 1 for independent sequences)")
+
+
+def flat_layers(model: Any) -> list[Any]:
+    """The model's layers depth first, nested models' layers after the nested model itself."""
+    out, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop(0)
+        out.append(layer)
+        stack[:0] = list(getattr(layer, "layers", []))
+    return out
