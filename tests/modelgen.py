@@ -57,11 +57,13 @@ def int8_tflite(
 
 
 def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: int = 0,
-                    name: str = "generated", families: tuple[str, ...] = ("ref",)) -> dict:
+                    name: str = "generated", families: tuple[str, ...] = ("ref",),
+                    optimize: str = "balanced", cflags: tuple[str, ...] = ()) -> dict:
     """Compile ``model`` with mcuforge, run it on the host and assert every output equals TFLM's.
 
     ``families`` picks the kernel families, as a board's CPU would (optimized kernels run on the
-    host with their intrinsics emulated in C). Returns the build manifest.
+    host with their intrinsics emulated in C); ``cflags`` extend the host compile line. Returns
+    the build manifest.
     """
     from mcuforge.compiler.compile import compile_graph
     from mcuforge.model import parse_model
@@ -69,8 +71,9 @@ def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: in
     from mcuforge.target.host import HostModel
     from mcuforge.vectors import random_vectors
 
-    compiled = compile_graph(parse_model(model, name), kernel_families=families)
-    host = HostModel(compiled, tmp_path)
+    compiled = compile_graph(parse_model(model, name), kernel_families=families,
+                             optimize=optimize)
+    host = HostModel(compiled, tmp_path, extra_flags=cflags)
     ref = Reference(model)
     for i, vec in enumerate(random_vectors(compiled.manifest["inputs"], vectors, seed)):
         got, want = host.run(vec.arrays), ref.run(vec.arrays)
@@ -85,14 +88,19 @@ def check_bit_exact(model: bytes, tmp_path: Path, *, vectors: int = 20, seed: in
 
 
 def check_on_qemu(model: bytes, board_name: str, tmp_path: Path, *, vectors: int = 10,
-                  name: str = "generated") -> int:
+                  name: str = "generated", optimize: str = "balanced",
+                  layers: bool = False) -> int:
     """Build ``model`` for an emulated board, run it in QEMU and assert it is bit-exact with
-    TFLM; returns the instructions per inference."""
+    TFLM -- with ``layers``, every intermediate tensor too (a deep model can hide a kernel's
+    error from its outputs); returns the instructions per inference."""
     from mcuforge.boards import get_board
     from mcuforge.verify import run_test
 
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(model)
-    report = run_test(path, get_board(board_name), vectors=vectors, build_dir=tmp_path / "fw")
+    report = run_test(path, get_board(board_name), vectors=vectors, build_dir=tmp_path / "fw",
+                      optimize=optimize, layers=layers)
     assert report.mismatches == 0, "; ".join(f.describe() for f in report.failures[:3])
+    bad = [(layer.step, layer.op, layer.mismatches) for layer in report.layers if layer.mismatches]
+    assert not bad, f"{name}: layers differ from TFLM (step, op, values): {bad}"
     return report.instructions_per_inference or 0

@@ -6,6 +6,7 @@ the protocol handlers; the real front end and models are tested against TFLM els
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,11 +36,21 @@ static int invoke(void) {{
 }}
 static const mcuforge_tensor_t inputs[] = {{ {{ .data = in_buf, .bytes = sizeof in_buf }} }};
 static const mcuforge_tensor_t outputs[] = {{ {{ .data = out_buf, .bytes = sizeof out_buf }} }};
+static const uint8_t sha256[32] = {{ {sha} }};
 const mcuforge_model_t {p}_model = {{
-    .name = "{p}", .invoke = invoke, .reset = reset, .inputs = inputs, .num_inputs = 1u,
-    .outputs = outputs, .num_outputs = 1u,
+    .name = "{p}", .sha256 = sha256, .invoke = invoke, .reset = reset, .inputs = inputs,
+    .num_inputs = 1u, .outputs = outputs, .num_outputs = 1u,
 }};
 """
+
+
+def synth_sha256(prefix: str) -> str:
+    """The SHA-256 a synthetic stage reports (it has no .tflite file): of its C prefix."""
+    return hashlib.sha256(prefix.encode()).hexdigest()
+
+
+def _sha_c(prefix: str) -> str:
+    return ", ".join(f"0x{b:02x}" for b in bytes.fromhex(synth_sha256(prefix)))
 
 # out[j] = (sum of the window's values i with i % FB == j) >> 4, plus state and j, as a byte;
 # then state = state * 5 + 1 (mod 256).
@@ -165,7 +176,7 @@ def random_pipeline(rng: np.random.Generator) -> tuple[PipelineLayout, list[Synt
                                   carry=carry)
         c_models.append(SynthModel(m.name, _MODEL_C.format(
             p=m.name, in_t=_C_TYPES[frame_dtype], n_in=frames * fb, out_t=_C_TYPES[out_dtype],
-            n_out=n_out, body=body)))
+            n_out=n_out, body=body, sha=_sha_c(m.name))))
         py_models.append(SynthStage(n_out, out_dtype, kind == "streaming"))
     rate = 1000
     spec = PipelineSpec("synth", Path("synth.toml"), rate, channels,
@@ -186,6 +197,6 @@ def random_pipeline(rng: np.random.Generator) -> tuple[PipelineLayout, list[Synt
     body = _FRONTEND_BODY.format(fb=fb, n_in=window * channels, out_t=_C_TYPES[frame_dtype])
     frontend = SynthModel("frontend", _MODEL_C.format(
         p="frontend", in_t="int16_t", n_in=window * channels, out_t=_C_TYPES[frame_dtype],
-        n_out=fb, body=body))
+        n_out=fb, body=body, sha=_sha_c("frontend")))
     stream = Stream(layout, SynthFrontend(fb, frame_dtype), py_models)
     return layout, [frontend, *c_models], stream

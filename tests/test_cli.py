@@ -41,10 +41,10 @@ def test_inspect_reports_ops_macs_and_plan(zoo: Path) -> None:
     assert info["plan"]["arena_bytes"] >= info["plan"]["lower_bound_bytes"] > 0
 
 
-def test_inspect_unsupported_model_says_why(zoo: Path) -> None:
-    result = run("inspect", str(zoo / "mnist_lstm_int8.tflite"))
+def test_inspect_unsupported_model_says_why(unsupported_model: Path) -> None:
+    result = run("inspect", str(unsupported_model))
     assert result.exit_code == 1
-    assert "UNIDIRECTIONAL_SEQUENCE_LSTM is not supported (node 0)" in result.output
+    assert "BIDIRECTIONAL_SEQUENCE_LSTM is not supported (node 0)" in result.output
 
 
 def test_inspect_plot(zoo: Path, tmp_path: Path) -> None:
@@ -72,11 +72,12 @@ def test_build_hello_world_fits_16_kib(zoo: Path, tmp_path: Path) -> None:
     assert (tmp_path / "firmware.hex").read_text().startswith(":")
 
 
-def test_build_refuses_unsupported_ops_before_compiling(zoo: Path, tmp_path: Path) -> None:
+def test_build_refuses_unsupported_ops_before_compiling(unsupported_model: Path,
+                                                        tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run("build", str(zoo / "mnist_lstm_int8.tflite"), "-b", "mps2-an386", "-o", str(out))
+    result = run("build", str(unsupported_model), "-b", "mps2-an386", "-o", str(out))
     assert result.exit_code == 2
-    assert "UNIDIRECTIONAL_SEQUENCE_LSTM is not supported (node 0)" in result.output
+    assert "BIDIRECTIONAL_SEQUENCE_LSTM is not supported (node 0)" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()  # nothing was built
 

@@ -84,13 +84,14 @@ def test_registry_projects_name_the_right_board_and_nothing_local(
             assert (out / flag[2:]).is_dir(), flag
 
 
-def test_unsupported_model_is_refused_before_anything_is_written(zoo: Path, tmp_path: Path) -> None:
+def test_unsupported_model_is_refused_before_anything_is_written(
+        unsupported_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "never"
-    with pytest.raises(UnsupportedModelError, match="UNIDIRECTIONAL_SEQUENCE_LSTM"):
-        export_platformio(zoo / "mnist_lstm_int8.tflite", get_board("nucleo-f446re"), out)
+    with pytest.raises(UnsupportedModelError, match="BIDIRECTIONAL_SEQUENCE_LSTM"):
+        export_platformio(unsupported_model, get_board("nucleo-f446re"), out)
     assert not out.exists()
     result = CliRunner().invoke(
-        cli, ["export", "platformio", str(zoo / "mnist_lstm_int8.tflite"), "-b", "esp32dev",
+        cli, ["export", "platformio", str(unsupported_model), "-b", "esp32dev",
               "-o", str(out)],
     )
     assert result.exit_code == 2 and "Traceback" not in result.output

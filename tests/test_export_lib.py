@@ -70,9 +70,12 @@ def test_cmake_two_models_on_the_host_bit_exact_in_named_sections(
     where = symbol_sections(example)
     for p in NAMES:
         assert where[f"{p}_arena"] == ".mf_arena"
-    # (the optimizer leaves the weights' static arrays unnamed: the section's size tells)
+    # (the optimizer leaves the weights' static arrays unnamed: the section's size tells; it
+    # may also fold a small array whose values it knows into the code, and the linker then
+    # drops the array, so the section can hold a few bytes less than the model's constants)
     sections = elf_sections(example)
-    assert sections[".mf_weights"][1] >= sum(m.manifest["weights_bytes"] for m in lib.models)
+    weights = sum(m.manifest["weights_bytes"] for m in lib.models)
+    assert weights - 256 <= sections[".mf_weights"][1] <= weights
 
     # one static library, each kernel's object once; a C++ program links it (extern "C")
     archive = build / f"lib{lib.name}.a"
@@ -203,16 +206,16 @@ KIND_BOARD = {"cmake": "mps2-an386", "zephyr": "nrf52840-dk", "arduino": "nrf528
 
 
 @pytest.mark.parametrize("kind", sorted(EXPORTERS))
-def test_unsupported_model_is_refused_before_anything_is_written(kind: str, zoo: Path,
-                                                                 tmp_path: Path) -> None:
+def test_unsupported_model_is_refused_before_anything_is_written(
+        kind: str, zoo: Path, unsupported_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "never"
-    with pytest.raises(UnsupportedModelError, match="UNIDIRECTIONAL_SEQUENCE_LSTM"):
-        EXPORTERS[kind]([zoo / "mnist_lstm_int8.tflite"], get_board(KIND_BOARD[kind]), out)
+    with pytest.raises(UnsupportedModelError, match="BIDIRECTIONAL_SEQUENCE_LSTM"):
+        EXPORTERS[kind]([unsupported_model], get_board(KIND_BOARD[kind]), out)
     assert not out.exists()
     result = CliRunner().invoke(cli, ["export", kind, str(zoo / "mlperf_ad01_int8.tflite"),
-                                      str(zoo / "mnist_lstm_int8.tflite"), "-b",
+                                      str(unsupported_model), "-b",
                                       KIND_BOARD[kind], "-o", str(out)])
-    assert result.exit_code == 2 and "UNIDIRECTIONAL_SEQUENCE_LSTM" in result.output
+    assert result.exit_code == 2 and "BIDIRECTIONAL_SEQUENCE_LSTM" in result.output
     assert "Traceback" not in result.output and not out.exists()
 
 

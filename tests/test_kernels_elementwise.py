@@ -711,9 +711,9 @@ SOFTMAX_OUT = Quant((1.0 / 256,), (-128,))
 INT8_PAIR = [("int8", (4,), Quant((0.05,), (0,)))] * 2
 
 REFUSED: list[tuple[str, tuple[Graph, Operator], str]] = [
-    ("int16 softmax", _unary("SOFTMAX", "int16", "int16"), "int16 softmax"),
+    ("int16 softmax scale", _unary("SOFTMAX", "int16", "int16"), "is not 1/32768"),
     ("int8->int16 softmax", _unary("SOFTMAX", "int8", "int16", q_out=Quant((2**-16,), (-32768,))),
-     "int16 softmax"),
+     "int8 to int16 is not supported"),
     ("float softmax", _unary("SOFTMAX", "float32", "float32"), "needs int8"),
     ("softmax output scale", _unary("SOFTMAX", "int8", "int8", q_out=Quant((0.01,), (-128,))),
      "scale 1/256"),
@@ -733,7 +733,7 @@ REFUSED: list[tuple[str, tuple[Graph, Operator], str]] = [
     # pairs TFLM's QUANTIZE has no kernel for
     ("uint8->int16 quantize", _unary("QUANTIZE", "uint8", "int16"), "uint8 to int16"),
     ("float->uint8 quantize", _unary("QUANTIZE", "float32", "uint8"), "float32 to uint8"),
-    ("int16 dequantize", _unary("DEQUANTIZE", "int16", "float32"), "int16 to float32"),
+    ("int32 dequantize", _unary("DEQUANTIZE", "int32", "float32"), "int32 to float32"),
     ("uint8 relu", _unary("RELU", "uint8", "uint8"), "needs int8"),
     ("per-channel relu6", _unary("RELU6", "int8", "int8", Quant((0.1, 0.2), (0, 0))),
      "per-channel"),

@@ -170,15 +170,15 @@ def test_pointwise_chain_in_place_on_host(width: int, tmp_path: Path) -> None:
 def test_depthwise_mve_on_host(seed: int, tmp_path: Path) -> None:
     rng = np.random.default_rng(1200 + seed)
     shape = _shape(rng, [1, 3, 5, 8, 9, 13, 16, 20, 24])
-    mults = [1, 1, 1, 2] if seed == 5 else [1, 1, 1]  # 2: not for MVE (the fallback)
+    mults = [1, int(rng.integers(2, 5)), int(rng.integers(1, 4))]
     branches = [_depthwise(rng, *shape[:2], mult=m) for m in mults]
     model = int8_tflite(_model(shape, [b for b, _ in branches]), [shape], seed=seed)
     if seed % 2:
         model = _requantize_outputs(model, rng)
     name = f"{shape} | " + " | ".join(d for _, d in branches)
     manifest = check_bit_exact(model, tmp_path, name=name, seed=seed, families=MVE)
-    # One input channel makes a convolution (one filter per output channel), any multiplier.
-    assert len(_mve_kernels(manifest)) == sum(m == 1 or shape[2] == 1 for m in mults)
+    # (One input channel makes a convolution, one filter per output channel.)
+    assert len(_mve_kernels(manifest)) == len(mults)
 
 
 @pytest.mark.qemu
@@ -226,13 +226,57 @@ def test_fully_connected_mve_on_host(seed: int, tmp_path: Path) -> None:
     assert fcs and fcs == ["mcuforge_fully_connected_s8_mve"] * len(fcs)
 
 
+def _eltwise_model(seed: int, opcode: str) -> tuple[bytes, bool]:
+    """One element-wise ADD or MUL of two flat int8 tensors (odd sizes: predicated tails) with
+    random scales and zero points, a fused activation whose clamp may bite, and (every other
+    seed) an output scale that puts the requantization in its general form (no right shift for
+    ADD, a left shift for MUL). Returns the model and whether the general form is expected."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    from test_kernels_elementwise import _synthetic
+
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 400))
+    s1, s2 = (float(np.float32(10 ** rng.uniform(-2.5, 0))) for _ in range(2))
+    z1, z2, zo = (int(z) for z in rng.integers(-128, 128, 3))
+    general = seed % 2 == 1
+    if opcode == "ADD":
+        twice = 2 * max(s1, s2)
+        # real = 2 max(s1, s2) / (2^20 so): in [0.5, 1) gives no right shift.
+        so = twice / (1 << 20) / rng.uniform(0.55, 0.95) if general else \
+            twice * 10 ** rng.uniform(-1.5, 0.5)
+    else:
+        so = s1 * s2 * (rng.uniform(0.02, 0.4) if general else 10 ** rng.uniform(0.4, 2.0))
+    options = fb.AddOptionsT() if opcode == "ADD" else fb.MulOptionsT()
+    options.fusedActivationFunction = int(rng.choice([
+        fb.ActivationFunctionType.NONE, fb.ActivationFunctionType.RELU,
+        fb.ActivationFunctionType.RELU6, fb.ActivationFunctionType.RELU_N1_TO_1]))
+    tensors = [("int8", (1, size), s1, z1), ("int8", (1, size), s2, z2),
+               ("int8", (1, size), float(np.float32(so)), zo)]
+    return _synthetic(tensors, [(opcode, [0, 1], [2], options)], [0, 1], [2]), general
+
+
+@pytest.mark.parametrize("opcode", ["ADD", "MUL"])
+@pytest.mark.parametrize("seed", range(6))
+def test_add_mul_mve_on_host(opcode: str, seed: int, tmp_path: Path) -> None:
+    from mcuforge.compiler.compile import compile_graph
+    from mcuforge.model import parse_model
+
+    model, general = _eltwise_model(1600 + seed, opcode)
+    manifest = check_bit_exact(model, tmp_path, vectors=40, name=f"{opcode}{seed}",
+                               families=MVE)
+    assert _mve_kernels(manifest) == [f"mcuforge_{opcode.lower()}_s8_mve"]
+    call = compile_graph(parse_model(model, "m"), kernel_families=MVE).calls[0]
+    assert call.spec is not None and call.spec["general"] == int(general)
+
+
 # --- QEMU: the real instructions on the Cortex-M55 --------------------------------------------
 
 
 def _mixed_model(seed: int) -> bytes:
     """Every MVE kernel in a chain, with channel tails everywhere: a 3x3 convolution, a
-    depthwise one, a 1x1 (direct) convolution, a strided depthwise one, a fully connected
-    layer."""
+    depthwise one, a 1x1 (direct) convolution, a strided depthwise one with a depth multiplier,
+    a fully connected layer."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -245,7 +289,7 @@ def _mixed_model(seed: int) -> bytes:
         y = L.Conv2D(c1, 3, padding="same", activation="relu", bias_initializer=_BIAS_INIT)(x)
         y = L.DepthwiseConv2D(3, padding="same", activation="relu6")(y)
         y = L.Conv2D(c2, 1, activation="relu")(y)
-        y = L.DepthwiseConv2D(5, strides=2, padding="valid")(y)
+        y = L.DepthwiseConv2D(5, strides=2, depth_multiplier=2, padding="valid")(y)
         y = L.Flatten()(y)
         return tf.keras.Model(x, L.Dense(7)(y))
 
@@ -258,7 +302,7 @@ def test_mixed_model_mve_on_cortex_m55(seed: int, tmp_path: Path) -> None:
     model = _mixed_model(seed)
     if seed % 2:
         model = _requantize_outputs(model, np.random.default_rng(seed))
-    assert check_on_qemu(model, "mps3-an547", tmp_path, name=f"mixed{seed}") > 0
+    assert check_on_qemu(model, "mps3-an547", tmp_path, name=f"mixed{seed}", layers=True) > 0
 
 
 @pytest.mark.qemu
@@ -269,6 +313,15 @@ def test_conv_and_dense_mve_on_cortex_m55(tmp_path: Path) -> None:
     model = _requantize_outputs(int8_tflite(_model(shape, branches), [shape], seed=15), rng)
     assert check_on_qemu(model, "mps3-an547", tmp_path, name="conv") > 0
     assert check_on_qemu(_dense_model(1501), "mps3-an547", tmp_path, name="fc") > 0
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("opcode", ["ADD", "MUL"])
+def test_add_mul_mve_on_cortex_m55(opcode: str, tmp_path: Path) -> None:
+    for seed in (1610, 1611):
+        model, _ = _eltwise_model(seed, opcode)
+        (tmp_path / str(seed)).mkdir()
+        assert check_on_qemu(model, "mps3-an547", tmp_path / str(seed), name=opcode) > 0
 
 
 @pytest.mark.qemu

@@ -34,7 +34,7 @@ from mcuforge import resources
 from mcuforge.boards import all_boards, get_board
 from mcuforge.build import build_firmware
 from mcuforge.cli import cli
-from mcuforge.errors import DeviceError, TargetError, ToolchainMissing
+from mcuforge.errors import DeviceError, LinkError, TargetError, ToolchainMissing
 from mcuforge.renode_suite import write_robot_suite
 from mcuforge.selftest import SELFTEST_LDFLAGS, build_selftest, expected_results, vectors_source
 from mcuforge.target import open_target
@@ -630,7 +630,10 @@ def test_real_renode_counts_the_instructions_qemu_counts(zoo: Path, tmp_path: Pa
 def test_real_renode_executes_no_helium_on_the_cortex_m85(zoo: Path, tmp_path: Path) -> None:
     """Why ek-ra8m1 builds without Helium (boards/_cpus.toml [cortex-m85]): the M55's Helium
     kernels, built for the EK-RA8M1's memory map, hit an undefined instruction in Renode 1.16.
-    If a later Renode runs them, this fails: then give the board Helium kernels."""
+    GCC also vectorises the firmware's memcpy with MVE, which runs before the boot banner: then
+    Renode logs "unsupported AArch32 64 bit system register cp:14" and nothing is sent at all.
+    Either way the image never answers; if a later Renode runs it, this fails: then give the
+    board Helium kernels."""
     import dataclasses
 
     board = get_board("ek-ra8m1")
@@ -638,7 +641,10 @@ def test_real_renode_executes_no_helium_on_the_cortex_m85(zoo: Path, tmp_path: P
     build = build_firmware(zoo / "hello_world_int8.tflite", helium, tmp_path)
     vector = random_vectors(build.manifest["inputs"], 1, seed=1)[0]
     with (
-        pytest.raises(DeviceError, match=r"UsageFault .*cfsr=00010000"),  # UNDEFINSTR
+        pytest.raises(
+            (DeviceError, LinkError),
+            match=r"UsageFault .*cfsr=00010000|sent no boot banner",  # UNDEFINSTR
+        ),
         open_target(helium, build.elf, "renode", watchdog_s=120) as device,
     ):
         device.run(vector, build.manifest["outputs"])

@@ -108,7 +108,8 @@ static size_t put_text(uint8_t *p, const char *s, size_t max) {
     return n + 1u;
 }
 
-void mcuforge_fault(const char *text) {
+/* Weak: a standalone pipeline image reports faults as a text line instead. */
+__attribute__((weak)) void mcuforge_fault(const char *text) {
     const size_t n = put_text(payload_out(), text, 120u);
     send_frame(MF_CMD_EVENT_FAULT, 0u, n);
     for (;;) {

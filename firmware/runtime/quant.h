@@ -208,4 +208,13 @@ static inline void mf_tap_range(int32_t origin, int32_t dilation, int32_t taps, 
     *end = hi;
 }
 
+/* TFLM's MultiplyByQuantizedMultiplier for an int64 accumulator (16x8 kernels): the multiplier
+ * is first rounded to 16 bits, then one rounding shift (not the int32 version's two). */
+static inline int32_t mf_mbqm64(int64_t x, int32_t multiplier, int shift) {
+    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int total_shift = 15 - shift;
+    const int64_t round = (int64_t)1 << (total_shift - 1);
+    return (int32_t)((x * (int64_t)reduced + round) >> total_shift);
+}
+
 #endif

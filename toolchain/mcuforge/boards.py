@@ -19,6 +19,7 @@ from typing import Any
 
 from mcuforge import resources
 from mcuforge.errors import BoardError
+from mcuforge.sources import BoardSource, board_sources
 
 #: Flashing methods mcuforge knows (mcuforge.flash), with the keys each one's table may hold
 #: and which of them are required.
@@ -128,6 +129,8 @@ class Board:
     probe_hint: str = ""
     #: Where the firmware was run bit-exact against TFLM: "qemu", "renode", "hardware".
     verified: tuple[str, ...] = ()
+    #: The board's own sample sources by kind ("audio", "accelerometer"): mcuforge.sources.
+    sources: dict[str, BoardSource] = field(default_factory=dict)
 
     @property
     def emulated(self) -> bool:
@@ -155,6 +158,7 @@ class Board:
             "kernels": list(self.cpu.kernels),
             "buildable": self.buildable,
             "verified": list(self.verified),
+            "sources": {k: s.driver.name for k, s in sorted(self.sources.items())},
         }
 
 
@@ -437,6 +441,7 @@ TOP_LEVEL_KEYS = {
     "platformio_board",
     "image",
     "verified",
+    "sources",
 }
 
 
@@ -481,6 +486,8 @@ def load_board_file(path: Path) -> Board:
         port_hint=port_hint,
         probe_hint=probe_hint,
         verified=_verified(f, emulators, path.name),
+        sources=board_sources(f.data.get("sources"), directory, platform,
+                              f.get("irq_count", int), path.name),
     )
     if board.clock_hz <= 0 or board.irq_count <= 0 or board.stack_bytes <= 0:
         raise BoardError(f"{path.name}: clock_hz, irq_count and stack_bytes must be positive")

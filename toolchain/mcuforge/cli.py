@@ -17,13 +17,24 @@ import click
 from mcuforge import __version__
 from mcuforge.errors import McuforgeError
 
-MODEL = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: A model argument; directories pass so that a SavedModel gets the "quantize first" advice.
+MODEL = click.Path(exists=True, path_type=Path)
 
 
 def _progress(quiet: bool) -> Any:
     if quiet:
         return None
     return lambda msg: click.echo(f"[mcuforge] {msg}", err=True)
+
+
+def _progress_to_terminal() -> Any:
+    """Progress that reaches the terminal even while TensorFlow's output is swallowed (the
+    quantizer redirects file descriptors 1 and 2 around the converter): written to a copy of
+    descriptor 2 taken now."""
+    import os
+
+    stream = os.fdopen(os.dup(2), "w", buffering=1)
+    return lambda msg: stream.write(f"[mcuforge] {msg}\n")
 
 
 def _emit_json(data: Any) -> None:
@@ -45,6 +56,12 @@ BOARD_OPTION = click.option(
     help="Target board (see `mcuforge boards`).",
 )
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+OPT_OPTION = click.option(
+    "--opt", "optimize", default="balanced", show_default=True,
+    type=click.Choice(["balanced", "speed", "size"]),
+    help="Kernel code: one copy per layer shape (speed), one shared copy (size), or "
+         "specialized only where it pays (balanced).",
+)
 
 
 class _Group(click.Group):
@@ -69,8 +86,8 @@ def cli() -> None:
 
     \b
     Quick start:
-      mcuforge inspect model.tflite
-      mcuforge test model.tflite --board mps2-an386 --vectors 50
+      mcuforge inspect models/gesture/gesture_int8.tflite
+      mcuforge test models/gesture/gesture_int8.tflite --board mps2-an386 --vectors 50
     """
 
 
@@ -87,7 +104,7 @@ def inspect_cmd(model: Path, as_json: bool, plot: Path | None) -> None:
 
     \b
     Example:
-      mcuforge inspect ../shared/models/person_detect.tflite --plot plan.png
+      mcuforge inspect models/wake_word/wake_word_int8.tflite --plot plan.png
     """
     from mcuforge.summary import format_summary, inspect_model
 
@@ -121,10 +138,16 @@ def inspect_cmd(model: Path, as_json: bool, plot: Path | None) -> None:
 )
 @click.option("--debug", is_flag=True, help="Expose every tensor (for layer-by-layer checks).")
 @click.option("--profile", is_flag=True, help="Record instructions per layer.")
+@OPT_OPTION
+@click.option("--standalone", is_flag=True,
+              help="Pipelines: listen to the board's own sensor from boot and print text lines "
+              "(no host protocol).")
 @JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def build_cmd(
-    model: Path, board: str, out_dir: Path, debug: bool, profile: bool, as_json: bool, quiet: bool
+    model: Path, board: str, out_dir: Path, debug: bool, profile: bool, optimize: str,
+    standalone: bool,
+    as_json: bool, quiet: bool
 ) -> None:
     """Compile MODEL into firmware.elf/.bin/.hex for a board, with a size report.
 
@@ -133,15 +156,20 @@ def build_cmd(
 
     \b
     Examples:
-      mcuforge build hello_world_int8.tflite --board mps2-an386 -o build/hello
+      mcuforge build models/gesture/gesture_int8.tflite --board mps2-an386 -o build/gesture
       mcuforge build models/pipelines/okay_nabu.toml --board mps2-an386 -o build/okay_nabu
+      mcuforge build models/pipelines/gesture.toml -b arduino-nano-33-ble-sense \\
+          --standalone -o build/gesture
     """
     if model.suffix.lower() in (".toml", ".json"):
         if debug or profile:
             raise McuforgeError("--debug and --profile apply to single models, not pipelines "
                                 "(a pipeline image reports instructions per stage anyway)")
-        _build_pipeline(model, board, out_dir, as_json, quiet)
+        _build_pipeline(model, board, out_dir, as_json, quiet, standalone)
         return
+    if standalone:
+        raise McuforgeError("--standalone builds a pipeline (.toml or .json) that listens to the "
+                            f"board's sensor; {model.name} is a model")
     from mcuforge.build import build_firmware
 
     result = build_firmware(
@@ -151,6 +179,7 @@ def build_cmd(
         debug=debug,
         profile=profile,
         progress=_progress(quiet or as_json),
+        optimize=optimize,
     )
     if as_json:
         _emit_json(result.to_dict())
@@ -159,18 +188,20 @@ def build_cmd(
     click.echo(result.size.bars())
 
 
-def _build_pipeline(path: Path, board: str, out_dir: Path, as_json: bool, quiet: bool) -> None:
+def _build_pipeline(path: Path, board: str, out_dir: Path, as_json: bool, quiet: bool,
+                    standalone: bool) -> None:
     from mcuforge.pipeline import open_pipeline
     from mcuforge.pipeline.firmware import build_pipeline
 
     result = build_pipeline(open_pipeline(path), _board(board), out_dir,
-                            progress=_progress(quiet or as_json))
+                            progress=_progress(quiet or as_json), standalone=standalone)
     if as_json:
         _emit_json(result.to_dict())
         return
     ram = result.ram
     click.echo(f"built {result.build.elf} for {board}: pipeline '{result.layout.spec.name}' "
-               f"({', '.join(s.name for s in result.layout.stages)})")
+               f"({', '.join(s.name for s in result.layout.stages)})"
+               + (f", standalone on the board's {result.source} source" if result.source else ""))
     click.echo(result.build.size.bars())
     states = ", ".join(f"{k} {v}" for k, v in ram.model_state.items())
     click.echo(f"        arena {ram.arena} B shared by the front end and the models; state: front "
@@ -287,6 +318,7 @@ def listen_cmd(pipeline: Path, board: str, wav: Path | None, mic: bool, seconds:
     type=click.Path(file_okay=False, path_type=Path),
     help="With --emulator renode: write a renode-test suite to DIR instead of running.",
 )
+@OPT_OPTION
 @JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def test_cmd(
@@ -301,6 +333,7 @@ def test_cmd(
     build_dir: Path | None,
     junit: Path | None,
     robot_dir: Path | None,
+    optimize: str,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -313,6 +346,8 @@ def test_cmd(
     \b
     Examples:
       mcuforge test models/wake_word/wake_word_int8.tflite --board mps2-an386 --vectors 50
+      mcuforge test models/gesture/gesture_int8.tflite --board mps2-an386 --inputs \
+          models/gesture/heldout.npz
       mcuforge test stream.tflite --board mps2-an386 --vectors 200 --reset-every 50
       mcuforge test stream.tflite --board mps2-an386 --emulator host --vectors 5000
     """
@@ -334,6 +369,7 @@ def test_cmd(
         reset_every=reset_every,
         build_dir=build_dir,
         progress=_progress(quiet or as_json),
+        optimize=optimize,
     )
     if junit is not None:
         junit.write_text(report.junit())
@@ -382,6 +418,7 @@ def test_cmd(
     help="With --layers: bar chart of instructions per layer (PNG).",
 )
 @click.option("--emulator", default="qemu", show_default=True, help="Emulator to run on.")
+@OPT_OPTION
 @JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 def bench_cmd(
@@ -391,6 +428,7 @@ def bench_cmd(
     layers: bool,
     plot: Path | None,
     emulator: str,
+    optimize: str,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -398,7 +436,7 @@ def bench_cmd(
 
     \b
     Example:
-      mcuforge bench mlperf_kws_ref_model.tflite --board mps2-an386 --layers
+      mcuforge bench models/wake_word/wake_word_int8.tflite --board mps2-an386 --layers
     """
     from mcuforge.bench import format_bench, run_bench
 
@@ -409,6 +447,7 @@ def bench_cmd(
         layers=layers or plot is not None,
         emulator=emulator,
         progress=_progress(quiet or as_json),
+        optimize=optimize,
     )
     if plot is not None:
         from mcuforge.plot import plot_layers
@@ -433,20 +472,30 @@ def bench_cmd(
               help="Share of the samples kept out of calibration to compare float and int8.")
 @click.option("--task", type=click.Choice(["classification", "regression"]),
               help="How to compare outputs (default: guessed from the float outputs).")
+@click.option("--activations", type=click.Choice(["int8", "int16"]), default="int8",
+              show_default=True,
+              help="int16: a 16x8 model (int16 activations, int8 weights), more precise.")
+@click.option("--keep-float", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the converted float .tflite here, even if the model is refused.")
 @JSON_OPTION
 def quantize_cmd(model: Path, out_path: Path, calibration: Path, float_io: bool, holdout: float,
-                 task: str | None, as_json: bool) -> None:
+                 task: str | None, activations: str, keep_float: Path | None,
+                 as_json: bool) -> None:
     """Quantize a float model (Keras .keras/.h5, SavedModel directory or float .tflite) to full
     int8, and report how much accuracy it cost on held-out samples.
 
     \b
     Example:
-      mcuforge quantize model.keras -o model_int8.tflite --calibration samples.npz
+      mcuforge quantize models/gesture/gesture_float.keras -o gesture_int8.tflite \
+          --calibration models/gesture/heldout.npz
+      mcuforge quantize models/gesture/gesture_float.keras -o gesture_16x8.tflite \
+          --calibration models/gesture/heldout.npz --activations int16
     """
     from mcuforge.quantize import format_report, quantize
 
     report = quantize(model, out_path, calibration, float_io=float_io, holdout_fraction=holdout,
-                      task=task)
+                      task=task, activations=activations, keep_float=keep_float,
+                      progress=None if as_json else _progress_to_terminal())
     if as_json:
         _emit_json(report.to_dict())
     else:
@@ -487,10 +536,12 @@ from mcuforge.flash.command import flash_cmd  # noqa: E402
 cli.add_command(flash_cmd)
 
 from mcuforge.export.cli import export_group  # noqa: E402
+from mcuforge.pipeline.stream import stream_cmd  # noqa: E402
 from mcuforge.renode_suite import renode_suite_cmd  # noqa: E402
 
 cli.add_command(renode_suite_cmd)
 cli.add_command(export_group)
+cli.add_command(stream_cmd)
 
 
 def main() -> None:

@@ -34,6 +34,10 @@ class AudioError(McuforgeError):
     """An audio file or device that cannot be read (format, sample type, no microphone)."""
 
 
+class RecordingError(McuforgeError):
+    """A sensor recording (CSV) that cannot be read or does not fit the pipeline."""
+
+
 class BoardError(McuforgeError):
     """Unknown board, or a board file that does not validate."""
 

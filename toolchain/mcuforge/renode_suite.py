@@ -183,6 +183,12 @@ def emit_robot_suite(
 )
 @click.option("--vectors", "-n", default=10, show_default=True, help="Vectors (one test each).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the vectors.")
+@click.option("--audio", multiple=True, type=click.Path(exists=True, dir_okay=False,
+                                                        path_type=Path),
+              help="PIPELINE only: a WAV recording for the board's microphone (repeatable).")
+@click.option("--imu", multiple=True, type=click.Path(exists=True, dir_okay=False,
+                                                      path_type=Path),
+              help="PIPELINE only: a CSV recording for the board's accelerometer (repeatable).")
 @click.option("--timeout", type=int, help="Emulated seconds per wait (default: estimated).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
@@ -192,18 +198,54 @@ def renode_suite_cmd(
     out_dir: Path,
     vectors: int,
     seed: int,
+    audio: tuple[Path, ...],
+    imu: tuple[Path, ...],
     timeout: int | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Write a Robot Framework suite (self-test firmware + .robot) for Renode's renode-test.
+    """Write a Robot Framework suite (firmware + .robot) for Renode's renode-test.
 
-    The firmware runs the vectors itself and prints PASS/FAIL lines; the suite has one test per
-    vector. Renode is not needed to write it, only to run it.
+    For a model: the self-test firmware runs the vectors itself and prints PASS/FAIL lines; the
+    suite has one test per vector. For a PIPELINE (.toml or ESPHome .json) with --audio or
+    --imu recordings: a standalone pipeline image listens to the board's emulated microphone or
+    accelerometer, and each recording's test expects exactly the detections the TFLM reference
+    pipeline finds. Renode is not needed to write a suite, only to run it.
 
     \b
-    Example:
-      mcuforge renode-suite hello_world_int8.tflite --board stm32f4-discovery -o robot/
+    Examples:
+      mcuforge renode-suite models/gesture/gesture_int8.tflite --board stm32f4-discovery \
+          -o robot/
+      mcuforge renode-suite models/pipelines/okay_nabu.toml -b arduino-nano-33-ble-sense \
+          --audio clip.wav -o robot/
       renode-test robot/mcuforge_selftest.robot
     """
+    if model.suffix.lower() in (".toml", ".json"):
+        _emit_pipeline_suite(model, board, out_dir, list(audio), list(imu), timeout, as_json,
+                             quiet)
+        return
+    if audio or imu:
+        raise McuforgeError("--audio and --imu give recordings to a pipeline's suite; "
+                            f"{model.name} is a model (give a pipeline .toml or .json)")
     emit_robot_suite(model, board, "renode", out_dir, vectors, seed, as_json, quiet, timeout)
+
+
+def _emit_pipeline_suite(pipeline: Path, board: str, out_dir: Path, audio: list[Path],
+                         imu: list[Path], timeout: int | None, as_json: bool,
+                         quiet: bool) -> None:
+    import json
+
+    from mcuforge.boards import get_board
+    from mcuforge.pipeline import open_pipeline
+    from mcuforge.pipeline.suite import write_pipeline_suite
+
+    say = None if quiet or as_json else (lambda msg: click.echo(f"[mcuforge] {msg}", err=True))
+    result = write_pipeline_suite(open_pipeline(pipeline), get_board(board), out_dir,
+                                  audio=audio, imu=imu, timeout_s=timeout, progress=say)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    click.echo(f"wrote {result.suite} ({len(result.tests)} tests) and {result.elf}")
+    for r in result.recordings:
+        click.echo(f"  {r.source.name}: {r.documentation.split(': ', 1)[1]}")
+    click.echo(f"run it where Renode is installed: {result.command}")

@@ -8,10 +8,12 @@ from typing import Any
 
 from mcuforge.compiler.compile import compile_graph
 from mcuforge.compiler.ops import REGISTRY, LowerContext, node_problems, supported_ops
-from mcuforge.compiler.plan import MemoryPlan
+from mcuforge.compiler.plan import LOWER_BOUND_NOTE, MemoryPlan
 from mcuforge.errors import UnsupportedModelError
+from mcuforge.hints import is_float_model
 from mcuforge.model import read_model
 from mcuforge.model.ir import Graph
+from mcuforge.model.reader import precision_problems
 from mcuforge.model.validate import validate_graph
 
 
@@ -95,9 +97,12 @@ def inspect_model(path: Path) -> ModelSummary:
     """Read a model and report on it; never raises for an unsupported model (it says why)."""
     graph = read_model(path)
     validate_graph(graph)
+    float_model = is_float_model(precision_problems(graph))
     rows = []
     for op in graph.operators:
         problems = node_problems(graph, op)
+        if float_model and problems and op.opcode in REGISTRY:
+            problems = ["float (quantize first)"]
         macs = None
         if not problems:
             macs = REGISTRY[op.opcode].lower(op, graph, LowerContext()).macs
@@ -153,24 +158,30 @@ def format_summary(s: ModelSummary) -> str:
             f"arena plan: {p.arena_bytes} bytes (lower bound {p.lower_bound} bytes, "
             f"{len(p.buffers)} buffers over {p.steps} steps)"
         )
+        lines.append(f"  ({LOWER_BOUND_NOTE})")
         for b in sorted(p.buffers, key=lambda b: (b.offset, b.first)):
             lines.append(
                 f"  offset {b.offset:>8}  {b.size:>8} B  steps {b.first:>3}-{b.last:<3} {b.label}"
             )
         if p.state.bytes:
+            aliased = (f"; {len(p.state.elided)} variable reads/writes alias it instead of "
+                       "copying" if g.variables else "")
             lines.append(
                 f"state: {p.state.bytes} bytes kept between invocations, outside the arena "
-                f"(restored by reset); {len(p.state.elided)} variable reads/writes alias it "
-                "instead of copying"
+                f"(restored by reset){aliased}"
             )
             for r in p.state.regions:
                 lines.append(f"  offset {r.offset:>8}  {r.size:>8} B  {r.label}")
         lines.append(
             f"supported: yes ({p.arena_bytes} B arena + {p.state.bytes} B state"
-            f"{', stateful: each invocation continues a stream' if g.stateful else ''})"
+            f"{', stateful: each invocation continues a stream' if p.state.bytes else ''})"
         )
     else:
         lines.append("NOT SUPPORTED:")
         lines += [f"  {p}" for p in s.problems]
         lines.append(f"supported ops: {', '.join(supported_ops())}")
+        missing = sorted({r.opcode for r in s.ops if r.opcode not in REGISTRY})
+        what = (f"missing op{'s' if len(missing) > 1 else ''} {', '.join(missing)}" if missing
+                else f"{sum(not p.startswith('hint:') for p in s.problems)} problem(s) above")
+        lines.append(f"supported: no ({what})")
     return "\n".join(lines)

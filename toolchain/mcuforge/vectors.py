@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,22 @@ def random_vectors(inputs: list[dict[str, Any]], count: int, seed: int) -> list[
     return vectors
 
 
-def load_vectors(path: Path, inputs: list[dict[str, Any]]) -> list[Vector]:
+def quantize_like_tflm(x: np.ndarray, scale: float, zero_point: int, dtype: np.dtype) -> np.ndarray:
+    """Float values as the model's integer input: ``round(x / scale) + zero_point`` with a
+    float32 division, rounding half away from zero and a clamp (TFLM's AffineQuantize)."""
+    q = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    rounded = np.sign(q) * np.floor(np.abs(q) + np.float32(0.5))
+    info = np.iinfo(dtype)
+    return np.clip(rounded.astype(np.float64) + zero_point, info.min, info.max).astype(dtype)
+
+
+def load_vectors(path: Path, inputs: list[dict[str, Any]],
+                 say: Callable[[str], None] | None = None) -> list[Vector]:
     """Vectors from ``.npy`` (single-input models: shape (N, *input) or the input's own shape)
-    or ``.npz`` (one array per input, by input name or in order; first axis = vectors)."""
+    or ``.npz`` (one array per input, by input name or in order; first axis = vectors).
+
+    Float data for a quantized integer input is quantized with the input's scale and zero point
+    (``say`` is told so); other type mismatches are refused."""
     try:
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -85,10 +99,17 @@ def load_vectors(path: Path, inputs: list[dict[str, Any]]) -> list[Vector]:
                 f"vector, the file holds {list(arr.shape)}"
             )
         want = NUMPY_DTYPES[info["dtype"]]
-        if arr.dtype != want:
+        quantized = info.get("scale") is not None and np.issubdtype(want, np.integer)
+        if arr.dtype != want and np.issubdtype(arr.dtype, np.floating) and quantized:
+            arr = quantize_like_tflm(arr, info["scale"], info["zero_point"] or 0, want)
+            if say is not None:
+                say(f"input '{info['name']}': {path.name} holds float values; quantized to "
+                    f"{info['dtype']} with the model's scale {info['scale']:.6g} and zero point "
+                    f"{info['zero_point']}")
+        elif arr.dtype != want:
             raise McuforgeError(
                 f"{path}: input '{info['name']}' is {info['dtype']}, the file holds "
-                f"{arr.dtype} (quantize the data first)"
+                f"{arr.dtype}"
             )
         per_input.append(arr.reshape((arr.shape[0], *shape)))
     counts = {a.shape[0] for a in per_input}

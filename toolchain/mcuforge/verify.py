@@ -20,7 +20,10 @@ import numpy as np
 
 from mcuforge.boards import Board
 from mcuforge.build import Progress, build_firmware
+from mcuforge.compiler.emit import tensor_info
+from mcuforge.compiler.specialize import DEFAULT_OPTIMIZE
 from mcuforge.errors import DeviceError
+from mcuforge.model import read_model
 from mcuforge.model.ir import NUMPY_DTYPES
 from mcuforge.reference import GuardedReference, Reference
 from mcuforge.target import open_target
@@ -156,6 +159,7 @@ def run_test(
     reset_every: int = 0,
     build_dir: Path | None = None,
     progress: Progress | None = None,
+    optimize: str = DEFAULT_OPTIMIZE,
 ) -> TestReport:
     """Build ``model`` for ``board``, run it in ``emulator`` (or ``host``: the same C compiled
     for this machine) and compare with TFLM.
@@ -166,19 +170,22 @@ def run_test(
     """
     say = progress or (lambda _msg: None)
     start = time.monotonic()
+    loaded = None
+    if inputs_file is not None:  # shapes and types are checked before anything is built
+        graph = read_model(model)
+        loaded = load_vectors(inputs_file, [tensor_info(graph.tensors[t]) for t in graph.inputs],
+                              say)
     with tempfile.TemporaryDirectory(prefix="mcuforge-test-") as tmp, ExitStack() as stack:
         out = build_dir or Path(tmp)
         if emulator == "host":
             say(f"compiling {model.name} for this machine ({', '.join(board.cpu.kernels)})")
-            target = host_target(model, board, out, debug=layers)
+            target = host_target(model, board, out, debug=layers, optimize=optimize)
             manifest, size = target.manifest, None
         else:
-            build = build_firmware(model, board, out, debug=layers, progress=say)
+            build = build_firmware(model, board, out, debug=layers, progress=say,
+                                   optimize=optimize)
             manifest, size = build.manifest, build.size
-        if inputs_file is not None:
-            cases = load_vectors(inputs_file, manifest["inputs"])
-        else:
-            cases = random_vectors(manifest["inputs"], vectors, seed)
+        cases = loaded if loaded is not None else random_vectors(manifest["inputs"], vectors, seed)
         # In a child process: TFLM crashes on some damaged models that pass mcuforge's checks.
         reference = stack.enter_context(GuardedReference(model, preserve_all_tensors=layers))
         stream = bool(manifest.get("stateful"))

@@ -10,6 +10,7 @@
 #include "pipeline_config.h"
 #include "protocol_codes.h"
 #include "server.h"
+#include "source.h"
 
 enum { REC_FRAME = 1, REC_STAGE = 2 };
 enum { TRACE_NONE = 0, TRACE_COUNTS = 1, TRACE_FULL = 2 };
@@ -35,6 +36,10 @@ __attribute__((weak)) int mf_source_start(uint32_t sample_rate, uint16_t channel
 __attribute__((weak)) void mf_source_stop(void) {}
 
 __attribute__((weak)) void mf_source_poll(const mf_pipeline_sink_t *sink) { (void)sink; }
+
+__attribute__((weak)) const char *mf_source_describe(void) { return "none"; }
+
+__attribute__((weak)) uint32_t mf_source_overruns(void) { return 0u; }
 
 static void put_u16(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)v;

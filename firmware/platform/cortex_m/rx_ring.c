@@ -28,11 +28,15 @@ size_t platform_uart_read(uint8_t *buf, size_t max) {
     return n;
 }
 
+/* Sample-source drivers (app/pipeline/source.h) define this: samples their interrupt queued
+ * that the main loop has not taken yet must not wait for the next interrupt. */
+__attribute__((weak)) int mf_source_pending(void) { return 0; }
+
 void platform_idle(void) {
-    /* WFI with interrupts masked still wakes on a pending interrupt, so a byte that arrives
-     * between the check and the sleep is not missed. */
+    /* WFI with interrupts masked still wakes on a pending interrupt, so a byte (or a sample
+     * block) that arrives between the check and the sleep is not missed. */
     mf_irq_disable_all();
-    if (rx_tail == rx_head) {
+    if (rx_tail == rx_head && !mf_source_pending()) {
         mf_wfi();
     }
     mf_irq_enable_all();

@@ -13,6 +13,7 @@
 
 #include "board_config.h"
 #include "cortex_m.h"
+#include "nrf52_gpio.h"
 #include "platform.h"
 #include "rx_ring.h"
 
@@ -43,25 +44,12 @@
 #define INT_ENDRX (1u << 4)
 #define INT_ERROR (1u << 9)
 #define ENABLE_UARTE 8u
-#define PSEL_DISCONNECTED 0xFFFFFFFFu
 
 /* CLOCK (nRF52840 PS, CLOCK): the crystal oscillator gives the UART an accurate baud rate; the
  * internal HFINT it runs on after reset may be off by a percent or more. */
 #define CLOCK_TASKS_HFCLKSTART MF_REG(0x40000000u + 0x000u)
 #define CLOCK_EVENTS_HFCLKSTARTED MF_REG(0x40000000u + 0x100u)
 #define HFXO_WAIT_LIMIT 1000000u /* ~50 ms at 64 MHz; HFXO starts in well under 1 ms */
-
-/* GPIO ports P0 and P1 (nRF52840 PS, GPIO); board files number pins 0..47, P1.n being 32 + n
- * (the nRF52840-DK uses P0.06/P0.08, the Arduino Nano 33 BLE's D1/D0 are P1.03/P1.10). */
-#define GPIO_PORT_BASE(pin) ((pin) < 32u ? 0x50000000u : 0x50000300u)
-#define GPIO_BIT(pin) (1u << ((pin) % 32u))
-#define GPIO_OUTSET(pin) MF_REG(GPIO_PORT_BASE(pin) + 0x508u)
-#define GPIO_DIRSET(pin) MF_REG(GPIO_PORT_BASE(pin) + 0x518u)
-#define GPIO_PIN_CNF(pin) MF_REG(GPIO_PORT_BASE(pin) + 0x700u + 4u * ((pin) % 32u))
-/* PSEL: PIN in bits 0-4, PORT in bit 5, CONNECT (bit 31) 0 = connected: the same numbering. */
-#define PSEL_OF(pin) ((uint32_t)(pin))
-#define PIN_CNF_OUTPUT 1u            /* DIR=output, input buffer connected */
-#define PIN_CNF_INPUT_PULLUP (3u << 2) /* DIR=input, input connected, PULL=up */
 
 /* BAUDRATE register values from the PS table (not a formula of the clock). */
 #if MF_UART_BAUD == 115200u

@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-/* MEAN on int8, requantized as TFLM's QuantizedMeanOrSum. The compiler merges neighbouring axes
+/* MEAN or SUM on int8 / int16, requantized as TFLM's QuantizedMeanOrSum. The compiler merges neighbouring axes
  * into at most 4 kept loops (in output order) and 4 reduced loops, each (extent, input element
  * stride), padded with extent 1. */
 typedef struct {
@@ -19,5 +19,7 @@ typedef struct {
 } mcuforge_mean_params_t;
 
 void mcuforge_mean_s8(const mcuforge_mean_params_t *p, const int8_t *input, int8_t *output);
+/* The same on int16 (MEAN and SUM of 16x8 models). SUM passes the undivided multiplier. */
+void mcuforge_mean_s16(const mcuforge_mean_params_t *p, const int16_t *input, int16_t *output);
 
 #endif

@@ -19,5 +19,10 @@ void mcuforge_avg_pool2d_s8(const mcuforge_pool_params_t *p, const int8_t *input
 
 /* Maximum of the window's in-image values, clamped. */
 void mcuforge_max_pool2d_s8(const mcuforge_pool_params_t *p, const int8_t *input, int8_t *output);
+/* The same on int16 (16x8 models). */
+void mcuforge_avg_pool2d_s16(const mcuforge_pool_params_t *p, const int16_t *input,
+                             int16_t *output);
+void mcuforge_max_pool2d_s16(const mcuforge_pool_params_t *p, const int16_t *input,
+                             int16_t *output);
 
 #endif

@@ -11,6 +11,7 @@ from mcuforge.compiler.emit import EmitOptions, c_identifier, emit_model
 from mcuforge.compiler.ops import LowerContext, check_graph, lower
 from mcuforge.compiler.ops.base import KernelCall
 from mcuforge.compiler.plan import MemoryPlan, plan_memory, with_views
+from mcuforge.compiler.specialize import DEFAULT_OPTIMIZE, choose_bodies
 from mcuforge.model.ir import Graph
 
 
@@ -55,14 +56,17 @@ def compile_graph(
     arena_symbol: str = "",
     arena_section: str = "",
     weights_section: str = "",
+    optimize: str = DEFAULT_OPTIMIZE,
 ) -> CompiledModel:
     """Compile a graph to C. Raises UnsupportedModelError before doing any work if it cannot.
 
     ``name`` is the C prefix of the model's symbols (default: the model's name as an identifier);
-    see :class:`~mcuforge.compiler.emit.EmitOptions` for the rest.
+    see :class:`~mcuforge.compiler.emit.EmitOptions` for the rest. ``optimize`` (speed, size,
+    balanced) picks specialized or shared kernel bodies (:mod:`mcuforge.compiler.specialize`).
     """
     check_graph(graph)
     calls = lower(graph, LowerContext(kernel_families=kernel_families))
+    choose_bodies(calls, optimize)
     plan = plan_memory(graph, calls, reuse=not debug)
     calls = with_views(calls, plan)
     options = EmitOptions(

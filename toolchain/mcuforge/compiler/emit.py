@@ -243,9 +243,10 @@ def emit_model(
     manifest["state_init_bytes"] = int(state_init.size)
     # The model's other constant data (per-layer parameter structs, tensor tables): with the
     # weights, what a .tflite file holds; the build measures their sizes in the ELF.
+    # ... and the geometry a shared kernel body reads at run time (``<wrapper>_g``).
     manifest["data_symbols"] = [f"p{c.op.index}" for c in calls if c.kernel] + [
         f"{p}_inputs", f"{p}_outputs", f"{p}_debug_tensors", f"{p}_model", f"{p}_sha256",
-        f"{p}_state_init"]
+        f"{p}_state_init"] + [f"{name}_g" for name in specs.values()]
     return EmittedModel(source=source, header=header, manifest=manifest)
 
 

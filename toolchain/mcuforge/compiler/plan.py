@@ -23,6 +23,10 @@ from mcuforge.model.ir import Graph
 
 ALIGN = 16
 
+#: What "lower bound" means wherever it is printed next to an arena size.
+LOWER_BOUND_NOTE = ("lower bound: the most bytes of whole tensors alive at one step; an arena "
+                    "below it means kernels stream rows into memory their input frees")
+
 
 def _align(n: int, a: int = ALIGN) -> int:
     return (n + a - 1) // a * a
@@ -297,6 +301,8 @@ def _can_merge(graph: Graph, life: dict[int, tuple[int, int]], groups: _Groups, 
 
 
 Merge = tuple[int, int, int, int]  # (step, output, input, lag)
+#: More merge candidates than this skip the one-by-one searches (see _merge_in_place).
+MAX_MERGE_SEARCH = 64
 
 
 def _apply(graph: Graph, calls: list[KernelCall], life: dict[int, tuple[int, int]],
@@ -333,6 +339,13 @@ def _merge_in_place(
     def arena(merges: list[Merge]) -> tuple[int, _Groups, list[Merge]]:
         groups, applied = _apply(graph, calls, life, base, merges)
         return _arena_of(graph, calls, life, groups), groups, applied
+
+    if len(candidates) > MAX_MERGE_SEARCH:
+        # Each trial places every buffer again: on graphs with hundreds of element-wise steps
+        # (an unrolled recurrent layer) the searches would take minutes. Take all merges or
+        # none, whichever is smaller.
+        every = arena(candidates)
+        return every[1] if every[0] <= arena([])[0] else base
 
     # Search 1: grow.
     grown: list[Merge] = []

@@ -55,7 +55,8 @@ def platformio_cmd(
 
     \b
     Example:
-      mcuforge export platformio model.tflite --board nucleo-f446re -o nucleo-project
+      mcuforge export platformio models/gesture/gesture_int8.tflite --board nucleo-f446re \
+          -o nucleo-project
       cd nucleo-project && pio run -t upload
     """
     from mcuforge.boards import get_board

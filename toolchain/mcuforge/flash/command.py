@@ -62,7 +62,7 @@ def flash_cmd(
 
     \b
     Examples:
-      mcuforge build model.tflite --board nucleo-f446re -o build/nucleo
+      mcuforge build models/gesture/gesture_int8.tflite --board nucleo-f446re -o build/nucleo
       mcuforge flash build/nucleo                     # pyOCD or OpenOCD, port found by USB ID
       mcuforge flash build/c3 --port /dev/ttyUSB0     # ESP32-C3 with esptool
       mcuforge flash build/an386 --board mps2-an386   # into QEMU through its gdbstub

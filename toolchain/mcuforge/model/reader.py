@@ -321,6 +321,8 @@ def precision_problems(graph: Graph, int16_nodes: Collection[int] = ()) -> list[
         if t.dtype not in ("float32", "float16"):
             continue
         producer = ops[producers[t.index]].opcode if t.index in producers else None
+        if producer is None and not users and t.index not in graph.inputs + graph.outputs:
+            continue  # no op reads or writes it (an LSTM's float "intermediates" hold scales)
         if t.index in graph.inputs and users and all(u.opcode == "QUANTIZE" for u in users):
             continue
         if t.index in graph.outputs and producer == "DEQUANTIZE":
@@ -357,6 +359,15 @@ def read_model(path: str | Path) -> Graph:
     path = Path(path)
     if not path.exists():
         raise ModelError(f"{path}: no such file")
+    keras = path.suffix.lower() in (".keras", ".h5", ".hdf5")
+    saved_model = path.is_dir() and (path / "saved_model.pb").is_file()
+    if keras or saved_model:
+        kind = "a Keras model" if keras else "a TensorFlow SavedModel"
+        raise ModelError(
+            f"{path} is {kind}, not a .tflite file: convert it first with `mcuforge quantize "
+            f"{path} -o {path.stem or 'model'}_int8.tflite --calibration SAMPLES.npy` "
+            "(SAMPLES.npy: a few hundred typical inputs), then use the .tflite"
+        )
     if path.is_dir():
         raise ModelError(f"{path}: is a directory, not a .tflite file")
     return parse_model(path.read_bytes(), name=path.stem)

@@ -13,6 +13,7 @@ from mcuforge.boards import Board
 from mcuforge.build import BuildResult, Progress, build_image, check_toolchain
 from mcuforge.compiler.compile import CompiledModel, compile_graph
 from mcuforge.pipeline import codegen
+from mcuforge.pipeline import standalone as standalone_mod
 from mcuforge.pipeline.layout import FRONTEND_PREFIX, PipelineLayout
 
 
@@ -49,10 +50,13 @@ class PipelineBuild:
     frontend: CompiledModel
     models: list[CompiledModel]
     ram: PipelineRam
+    #: The driver of a standalone image's source (None: samples come over the protocol).
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         esphome = {m.name: m.esphome_arena for m in self.layout.spec.models if m.esphome_arena}
         return {**self.build.to_dict(), "pipeline": self.layout.spec.name,
+                "standalone_source": self.source,
                 "models": [m.name for m in self.layout.spec.models],
                 "ram_breakdown": self.ram.to_dict(), "esphome_tensor_arena": esphome}
 
@@ -73,10 +77,13 @@ def compile_pipeline(layout: PipelineLayout, kernels: tuple[str, ...]
 
 def build_pipeline(layout: PipelineLayout, board: Board, out_dir: Path, *,
                    kernels: tuple[str, ...] | None = None, opt: str = "-O2",
-                   progress: Progress | None = None) -> PipelineBuild:
-    """Build the pipeline image for ``board`` into ``out_dir``."""
+                   progress: Progress | None = None, standalone: bool = False) -> PipelineBuild:
+    """Build the pipeline image for ``board`` into ``out_dir``: a protocol image the host
+    streams samples to, or with ``standalone`` one that listens to the board's own source
+    from boot and prints text lines (:mod:`mcuforge.pipeline.standalone`)."""
     say = progress or (lambda _msg: None)
     check_toolchain(board)
+    source = standalone_mod.board_source(layout, board) if standalone else None
     say(f"compiling the front end and {len(layout.stages)} model(s) of pipeline "
         f"'{layout.spec.name}'")
     frontend, models = compile_pipeline(layout, kernels or board.cpu.kernels)
@@ -87,13 +94,24 @@ def build_pipeline(layout: PipelineLayout, board: Board, out_dir: Path, *,
     generated = {name: (gen / name).read_text()
                  for name in ("pipeline_config.c", "pipeline_config.h")}
     fw = resources.firmware_dir()
+    sources, defines, irqs = pipeline_sources(), (), None
+    if source is not None:
+        say(f"standalone image: {source.kind} from the board's {source.driver.name} driver")
+        generated.update(standalone_mod.config_files(layout))
+        generated["source_config.h"] = source.config_header(board.name)
+        sources += tuple(fw / f for f in (standalone_mod.STANDALONE_SOURCE,
+                                          *source.driver.files))
+        defines, irqs = (standalone_mod.DEFINE,), source.irq_vectors()
     build = build_image(compiled, board, out_dir, opt=opt, progress=progress, arena_bytes=arena,
-                        generated=generated, extra_include_dirs=(fw / "app" / "pipeline",),
-                        extra_sources=pipeline_sources())
+                        generated=generated,
+                        extra_include_dirs=(fw / "app" / "pipeline",
+                                            fw / "app" / "pipeline" / "sources"),
+                        extra_sources=sources, extra_defines=defines, irq_handlers=irqs)
     ram = PipelineRam(arena, frontend.plan.state.bytes,
                       {s.name: m.plan.state.bytes for s, m in zip(layout.stages, models,
                                                                    strict=True)},
                       codegen.memory(layout), build.size.ram_bytes)
-    result = PipelineBuild(layout, build, frontend, models, ram)
+    result = PipelineBuild(layout, build, frontend, models, ram,
+                           source.driver.name if source else None)
     (out_dir / "pipeline.json").write_text(json.dumps(result.to_dict(), indent=1))
     return result

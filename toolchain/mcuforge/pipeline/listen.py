@@ -217,13 +217,13 @@ def listen(layout: PipelineLayout, board: Board, audio: Audio, *, emulator: str 
         else:
             build = build_pipeline(layout, board, out, progress=progress)
             where = f"port {port}" if port or not board.emulated else emulator
-            say(f"booting {board.name} ({where}) and streaming the audio")
+            say(f"booting {board.name} ({where}) and streaming the samples")
             with _connect(board, build.build.elf, emulator, port) as device:
                 session = _stream(PipelineSession(device, layout), blocks, on_event, recorded)
     samples = (np.concatenate(recorded) if recorded
                else np.zeros((0, spec.channels), dtype=np.int16))
     seconds = len(samples) / spec.sample_rate
-    say(f"running the reference pipeline (TFLM) over {seconds:.2f} s of audio")
+    say(f"running the reference pipeline (TFLM) over {seconds:.2f} s of {_what(spec.source_kind)}")
     reference = run_reference(layout, samples)
     counter = ("none" if build is None else
                "instructions" if board.emulated and port is None else "cycles")
@@ -241,12 +241,17 @@ def listen(layout: PipelineLayout, board: Board, audio: Audio, *, emulator: str 
     return report
 
 
+def _what(kind: str) -> str:
+    return "audio" if kind == "audio" else f"{kind} samples"
+
+
 def format_report(report: ListenReport, layout: PipelineLayout) -> str:
     rate = report.sample_rate
     lines = []
     fired = [e for e in report.events if not e.blocked]
     blocked = len(report.events) - len(fired)
-    lines.append(f"{len(fired)} detection(s) in {report.audio_seconds:.2f} s of audio"
+    lines.append(f"{len(fired)} detection(s) in {report.audio_seconds:.2f} s of "
+                 f"{_what(layout.spec.source_kind)}"
                  + (f" ({blocked} more blocked by a gate)" if blocked else ""))
     for e in fired:
         lines.append(f"  {e.seconds(rate):8.3f} s  {e.model}: '{e.label}'  mean score {e.mean}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 from mcuforge.compiler.emit import c_identifier
 from mcuforge.errors import PipelineError
+from mcuforge.sources import KINDS as SOURCE_KINDS
 
 KINDS = ("streaming", "windowed")
 ROLES = ("detect", "gate")
@@ -82,6 +84,11 @@ class PipelineSpec:
     channels: int
     frontend: FrontendSpec
     models: tuple[ModelSpec, ...]
+    #: What the samples are (mcuforge.sources.KINDS): a standalone image takes them from the
+    #: board's source of this kind.
+    source_kind: str = "audio"
+    #: The first word of a standalone image's detection lines ("DETECT <label> at ...").
+    event_word: str = "DETECT"
 
     @property
     def hop_ms(self) -> float:
@@ -237,7 +244,7 @@ def _manifest_pipeline(path: Path) -> PipelineSpec:
 
 
 # ---- pipeline TOML files -------------------------------------------------------------------
-_TOP_KEYS = {"name", "source", "frontend", "model"}
+_TOP_KEYS = {"name", "source", "frontend", "model", "event"}
 _MODEL_KEYS = {"name", "path", "esphome", "kind", "frames", "stride", "smoothing", "cutoff",
                "refractory_ms", "labels", "detect", "role", "gate"}
 
@@ -252,16 +259,26 @@ def _toml_pipeline(path: Path) -> PipelineSpec:
     top = _Table(data, str(path))
     top.only(_TOP_KEYS)
     source = _Table(top.get("source", dict, {}), f"{path} [source]")
-    source.only({"sample_rate", "channels"})
+    source.only({"sample_rate", "channels", "kind"})
     rate = source.positive("sample_rate", 16000, limit=1 << 20)
     channels = source.positive("channels", 1, limit=16)
+    kind = source.get("kind", str, "audio")
+    if kind not in SOURCE_KINDS:
+        raise PipelineError(f"{source.where}: kind '{kind}' is not one of "
+                            f"{', '.join(SOURCE_KINDS)}")
+    event = top.get("event", str, "DETECT")
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,15}", event) or event in ("AT", "BLOCKED"):
+        raise PipelineError(f"{path}: event '{event}' must be 1-16 capital letters, digits or "
+                            "underscores, starting with a letter (not AT or BLOCKED, which "
+                            "standalone images print for other lines)")
     frontend = _frontend(_Table(top.get("frontend", dict), f"{path} [frontend]"), path, rate)
     entries = top.get("model", list)
     if not entries:
         raise PipelineError(f"{path}: no [[model]] tables: a pipeline runs at least one model")
     models = tuple(_model(_Table(e, f"{path} [[model]] #{i + 1}"), path, frontend, rate)
                    for i, e in enumerate(entries))
-    spec = PipelineSpec(top.get("name", str, path.stem), path, rate, channels, frontend, models)
+    spec = PipelineSpec(top.get("name", str, path.stem), path, rate, channels, frontend, models,
+                        kind, event)
     check_references(spec)
     return spec
 

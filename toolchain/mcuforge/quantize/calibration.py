@@ -9,6 +9,8 @@ import numpy as np
 from mcuforge.quantize.errors import QuantizeError
 
 MAX_CALIBRATION_SAMPLES = 500
+#: Fewer calibration samples than this get a warning in the report.
+MIN_CALIBRATION_SAMPLES = 50
 
 
 def load_calibration(path: Path) -> tuple[np.ndarray, np.ndarray | None]:

@@ -15,12 +15,14 @@ from mcuforge.errors import ToolchainMissing
 from mcuforge.quantize.errors import QuantizeError, refuse
 from mcuforge.quantize.flatbuffer import add_float_io, normalize_for_aeq, read_model
 from mcuforge.quantize.quiet import quiet
+from mcuforge.quantize.recurrent import convertible, nested_recurrent_problems
 
 # fmt: off
-# Keras layers that become WHILE loops, LSTM or BATCH_MATMUL kernels in TFLite; the converter
-# fails or even crashes on several of them during int8 calibration, so they are refused first.
+# Keras layers that become WHILE loops or BATCH_MATMUL kernels in TFLite; the converter fails or
+# even crashes on several of them during int8 calibration, so they are refused first. (LSTM, GRU
+# and SimpleRNN are fused or unrolled first: quantize/recurrent.py.)
 UNSUPPORTED_LAYERS = frozenset({
-    "LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
+    "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
     "MultiHeadAttention", "Attention", "AdditiveAttention",
 })
 # fmt: on
@@ -43,6 +45,15 @@ def source_format(model_path: Path) -> str:
     return formats[model_path.suffix.lower()]
 
 
+def _all_layers(model: Any) -> list[Any]:
+    out, stack = [], list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop(0)
+        out.append(layer)
+        stack.extend(getattr(layer, "layers", []))
+    return out
+
+
 def _keras_layer_problems(model: Any) -> list[str]:
     problems, stack = [], list(getattr(model, "layers", []))
     while stack:
@@ -50,8 +61,8 @@ def _keras_layer_problems(model: Any) -> list[str]:
         kind = type(layer).__name__
         if kind in UNSUPPORTED_LAYERS:
             problems.append(
-                f"layer '{layer.name}' ({kind}): becomes a WHILE loop or an LSTM / BATCH_MATMUL "
-                "op, not supported by the mcuforge compiler"
+                f"layer '{layer.name}' ({kind}): becomes a WHILE loop or BATCH_MATMUL ops, not "
+                "supported by the mcuforge compiler (LSTM, GRU and SimpleRNN layers are)"
             )
         stack.extend(getattr(layer, "layers", []))
     return problems
@@ -66,7 +77,8 @@ def _first_line(exc: BaseException) -> str:
     return (lines or [type(exc).__name__])[0][:400]
 
 
-def _converter(tf: Any, model_path: Path, fmt: str) -> Any:
+def _converter(tf: Any, model_path: Path, fmt: str, notes: list[str] | None = None,
+               layers: dict[str, list[str]] | None = None) -> Any:
     if fmt == "saved_model":
         return _saved_model_converter(tf, model_path)
     try:
@@ -75,7 +87,10 @@ def _converter(tf: Any, model_path: Path, fmt: str) -> Any:
     except Exception as exc:  # Keras raises many types for unreadable or custom-layer files
         hint = " (replace Lambda layers by keras.ops calls)" if "Lambda" in str(exc) else ""
         raise QuantizeError(f"cannot load {model_path}: {_first_line(exc)}{hint}") from None
-    problems = _keras_layer_problems(keras_model)
+    if layers is not None:
+        for layer in _all_layers(keras_model):
+            layers.setdefault(type(layer).__name__, []).append(layer.name)
+    problems = _keras_layer_problems(keras_model) + nested_recurrent_problems(keras_model)
     if problems:
         raise refuse(model_path.name, problems)
     if len(keras_model.inputs) != 1:
@@ -85,6 +100,9 @@ def _converter(tf: Any, model_path: Path, fmt: str) -> Any:
     shape = tuple(keras_model.inputs[0].shape[1:])
     if None in shape:
         raise QuantizeError(f"{model_path.name} has a free input dimension: {shape}")
+    keras_model, recurrent = convertible(tf, keras_model)
+    if notes is not None:
+        notes.extend(recurrent)
     fixed = tf.keras.Input(batch_shape=(1, *shape))
     return tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(fixed, keras_model(fixed)))
 
@@ -120,19 +138,24 @@ def _saved_model_converter(tf: Any, model_path: Path) -> Any:
         raise QuantizeError(f"cannot load {model_path}: {_first_line(exc)}") from None
 
 
-def convert(tf: Any, path: Path, fmt: str, calib: np.ndarray | None, float_io: bool) -> bytes:
-    """Float (``calib`` None) or full-integer conversion through TFLiteConverter."""
-    conv = _converter(tf, path, fmt)
+def convert(tf: Any, path: Path, fmt: str, calib: np.ndarray | None, float_io: bool,
+            notes: list[str] | None = None, activations: str = "int8",
+            layers: dict[str, list[str]] | None = None) -> bytes:
+    """Float (``calib`` None) or full-integer conversion through TFLiteConverter: int8, or 16x8
+    (int16 activations, int8 weights) with ``activations="int16"``. ``notes`` receives what
+    became of recurrent layers, ``layers`` the Keras model's layer names by class."""
+    conv = _converter(tf, path, fmt, notes, layers)
     if calib is not None:
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = lambda: ([s[None]] for s in calib)
-        # Float fallback is allowed so that an op without an int8 kernel comes back by name
+        # Float fallback is allowed so that an op without an integer kernel comes back by name
         # through check_int8_model instead of as a converter stack trace.
-        conv.target_spec.supported_ops = [
-            tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-            tf.lite.OpsSet.TFLITE_BUILTINS,
-        ]
-        conv.inference_input_type = conv.inference_output_type = tf.float32 if float_io else tf.int8
+        integer_ops = (tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if activations == "int8" else
+                       tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8)
+        conv.target_spec.supported_ops = [integer_ops, tf.lite.OpsSet.TFLITE_BUILTINS]
+        io_type = tf.int8 if activations == "int8" else tf.int16
+        conv.inference_input_type = conv.inference_output_type = (
+            tf.float32 if float_io else io_type)
     try:
         with quiet():
             return bytes(conv.convert())
@@ -140,8 +163,9 @@ def convert(tf: Any, path: Path, fmt: str, calib: np.ndarray | None, float_io: b
         raise QuantizeError(f"TFLite converter failed on {path.name}: {_first_line(exc)}") from None
 
 
-def aeq_quantize(float_tflite: bytes, calib: np.ndarray, float_io: bool) -> bytes:
-    """Full-integer quantisation of a float .tflite with ai-edge-quantizer."""
+def aeq_quantize(float_tflite: bytes, calib: np.ndarray, float_io: bool,
+                 activations: str = "int8") -> bytes:
+    """Full-integer quantisation of a float .tflite with ai-edge-quantizer (int8 or 16x8)."""
     try:
         from ai_edge_quantizer import calibrator, quantizer, recipe, recipe_manager
         from ai_edge_quantizer.utils import qsv_utils
@@ -154,7 +178,7 @@ def aeq_quantize(float_tflite: bytes, calib: np.ndarray, float_io: bool) -> byte
     samples = [{sig.inputs[0].name.decode(): s[None]} for s in calib]
     try:
         with quiet():
-            rules = recipe.static_wi8_ai8()
+            rules = recipe.static_wi8_ai8() if activations == "int8" else recipe.static_wi8_ai16()
             manager = recipe_manager.RecipeManager()
             manager.load_quantization_recipe(rules)
             # Global min/max, as TFLiteConverter does: AEQ's default moving average of

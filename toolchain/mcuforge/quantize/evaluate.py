@@ -7,10 +7,12 @@ import numpy as np
 from mcuforge.quantize.quiet import import_tf, quiet
 
 
-def run_float(data: bytes, x: np.ndarray) -> np.ndarray:
-    """Outputs of a float .tflite for each sample (TFLite reference kernels, no XNNPACK)."""
+def run_float(data: bytes, x: np.ndarray, *, reset: bool = False) -> np.ndarray:
+    """Outputs of a float .tflite for each sample (TFLite reference kernels, no XNNPACK);
+    ``reset`` restores the model's state before each sample (independent sequences)."""
     try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        with quiet():  # its own copy of the TensorFlow runtime prints the start-up lines again
+            from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
         tf = import_tf()
         Interpreter, OpResolverType = tf.lite.Interpreter, tf.lite.experimental.OpResolverType
@@ -21,13 +23,15 @@ def run_float(data: bytes, x: np.ndarray) -> np.ndarray:
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     results = []
     for sample in x:
+        if reset:
+            interp.reset_all_variables()
         interp.set_tensor(inp["index"], sample.reshape(inp["shape"]).astype(np.float32))
         interp.invoke()
         results.append(interp.get_tensor(out["index"]).reshape(-1).copy())
     return np.stack(results)
 
 
-def run_tflm(data: bytes, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def run_tflm(data: bytes, x: np.ndarray, *, reset: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Run a model under the TFLM reference interpreter, one sample at a time.
 
     Args:
@@ -45,14 +49,17 @@ def run_tflm(data: bytes, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     in_q, out_q = inp["quantization_parameters"], out["quantization_parameters"]
     raw = []
     for sample in x:
-        if inp["dtype"] == np.int8 and sample.dtype != np.int8:
+        if inp["dtype"] in (np.int8, np.int16) and sample.dtype != inp["dtype"]:
             scale, zp = float(in_q["scales"][0]), int(in_q["zero_points"][0])
-            sample = np.clip(np.round(sample / scale) + zp, -128, 127).astype(np.int8)
+            info = np.iinfo(inp["dtype"])
+            sample = np.clip(np.round(sample / scale) + zp, info.min, info.max)
+        if reset:
+            interp.reset()
         interp.set_input(sample.reshape(inp["shape"]).astype(inp["dtype"]), 0)
         interp.invoke()
         raw.append(np.array(interp.get_output(0)).reshape(-1))
     outputs = np.stack(raw)
-    if out["dtype"] != np.int8:
+    if out["dtype"] not in (np.int8, np.int16):
         return outputs, outputs.astype(np.float32)
     scale, zp = float(out_q["scales"][0]), int(out_q["zero_points"][0])
     return outputs, (outputs.astype(np.float32) - zp) * scale
@@ -70,7 +77,7 @@ def compare(
     task: str,
     y: np.ndarray | None,
     held_idx: np.ndarray,
-) -> dict[str, float | None]:
+) -> dict[str, float | int | None]:
     """Float (``ref``) vs int8 (``got``) outputs on the held-out samples.
 
     ``y`` are the labels of all samples (class indices or one-hot), ``held_idx`` the rows of
@@ -82,9 +89,14 @@ def compare(
         "top1_agreement": None,
         "float_accuracy": None,
         "int8_accuracy": None,
+        "tied_top1": 0,
     }
     if task == "classification":
         metrics["top1_agreement"] = float(np.mean(ref.argmax(axis=1) == got.argmax(axis=1)))
+        # Quantized scores tie easily (an untrained model's near-uniform outputs all land on
+        # one int8 step); argmax then picks the first class, whatever the float model says.
+        metrics["tied_top1"] = int(np.sum((got == got.max(axis=1, keepdims=True)).sum(axis=1)
+                                          > 1))
         if y is not None:
             one_hot = y.ndim > 1 and y.shape[-1] > 1
             labels = y.reshape(len(y), -1).argmax(axis=1) if one_hot else y.reshape(-1)

@@ -190,8 +190,10 @@ def unsupported_float_ops(data: bytes) -> list[str]:
     return _subgraph_problem(model) + problems
 
 
-def check_int8_model(data: bytes, *, float_io: bool = False) -> list[str]:
-    """Every reason this is not a fully int8 model of supported ops (empty list if none).
+def check_int8_model(data: bytes, *, float_io: bool = False, activations: str = "int8"
+                     ) -> list[str]:
+    """Every reason this is not a fully integer model of supported ops (empty list if none):
+    int8, or with ``activations="int16"`` a 16x8 model (int16 activations, int8 weights).
 
     Float tensors may only be the graph's inputs and outputs, with ``float_io``, converted by a
     QUANTIZE / DEQUANTIZE at the boundary. A QUANTIZE / DEQUANTIZE pair around a float op inside
@@ -218,9 +220,12 @@ def check_int8_model(data: bytes, *, float_io: bool = False) -> list[str]:
         elif floats:
             tensor = tensor_name(sg.tensors[floats[0]])
             problems.append(f"op #{i} {name} computes in {kind} (tensor '{tensor}'): no int8 form")
-        if any(sg.tensors[t].type == fb.TensorType.INT16 for t in ins + outs):
+        # The integer LSTM's cell state is int16 by design.
+        if activations == "int8" and name != "UNIDIRECTIONAL_SEQUENCE_LSTM" and any(
+                sg.tensors[t].type == fb.TensorType.INT16 for t in ins + outs):
             problems.append(f"op #{i} {name} uses int16 tensors: 16x8 quantisation is unsupported")
-    want = fb.TensorType.FLOAT32 if float_io else fb.TensorType.INT8
+    want = fb.TensorType.FLOAT32 if float_io else (
+        fb.TensorType.INT8 if activations == "int8" else fb.TensorType.INT16)
     for index in list(sg.inputs) + list(sg.outputs):
         tensor = sg.tensors[index]
         if tensor.type != want:
@@ -229,3 +234,14 @@ def check_int8_model(data: bytes, *, float_io: bool = False) -> list[str]:
                 f"expected {TYPE_NAMES[want]}"
             )
     return problems or float_sections
+
+
+def compile_problems(data: bytes, name: str) -> list[str]:
+    """What the compiler's op checks say about an integer model (empty when it compiles): a
+    supported op name is not enough (an LSTM with peepholes, a 16x8 op without an int16 form)."""
+    from mcuforge.compiler.ops import node_problems
+    from mcuforge.model import parse_model
+
+    graph = parse_model(data, name)
+    return [f"op #{op.index} {op.opcode}: {p}" for op in graph.operators
+            for p in node_problems(graph, op)]

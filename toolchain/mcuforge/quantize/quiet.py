@@ -38,7 +38,11 @@ def import_tf() -> Any:
     """The ``tensorflow`` module, with its C++ logging turned down; ToolchainMissing without it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        import tensorflow as tf
+        # TensorFlow's C++ start-up lines (absl's "before InitializeLog" warning, the oneDNN
+        # notice) ignore TF_CPP_MIN_LOG_LEVEL; every library that loads the runtime prints them
+        # again, so they are swallowed at import.
+        with quiet():
+            import tensorflow as tf
     except ImportError:
         raise ToolchainMissing(
             "quantizing needs TensorFlow: pip install 'mcuforge[quantize]'"

@@ -15,6 +15,7 @@ import numpy as np
 from mcuforge import resources
 from mcuforge.boards import Board
 from mcuforge.compiler.compile import CompiledModel, compile_graph, write_model_table
+from mcuforge.compiler.specialize import DEFAULT_OPTIMIZE
 from mcuforge.errors import BuildError, ToolchainMissing
 from mcuforge.model.ir import NUMPY_DTYPES
 from mcuforge.vectors import Vector
@@ -164,9 +165,11 @@ class HostTarget:
         return self.model.library.view(0, _DEBUG, index, info).tobytes()[:nbytes]
 
 
-def host_target(model: Path, board: Board, directory: Path, *, debug: bool = False) -> HostTarget:
+def host_target(model: Path, board: Board, directory: Path, *, debug: bool = False,
+                optimize: str = DEFAULT_OPTIMIZE) -> HostTarget:
     """Compile ``model`` with the kernels ``board``'s CPU would use (intrinsics emulated in C)."""
     from mcuforge.model import read_model
 
-    compiled = compile_graph(read_model(model), kernel_families=board.cpu.kernels, debug=debug)
+    compiled = compile_graph(read_model(model), kernel_families=board.cpu.kernels, debug=debug,
+                             optimize=optimize)
     return HostTarget(compiled, directory)

@@ -1,10 +1,13 @@
-/* DEPTHWISE_CONV_2D, int8, depth multiplier 1, Helium (MVE), specialized per geometry.
+/* DEPTHWISE_CONV_2D, int8, any depth multiplier, Helium (MVE), specialized per geometry.
  *
  * Channels in vector lanes, eight per pass: a tap's eight input bytes are loaded sign-extended
  * to 16-bit lanes (VLDRB.S16) and multiplied by the tap's weights into 32-bit products, the even
  * channels by VMULLB, the odd ones by VMULLT (|x * w| <= 2^14, exact), summed in two vectors of
  * four 32-bit accumulators. Requantized in those lanes, narrowed back into channel order by
- * VQMOVNB/VQMOVNT and stored eight bytes at a time; a channel tail is predicated.
+ * VQMOVNB/VQMOVNT and stored eight bytes at a time; a channel tail is predicated. With a depth
+ * multiplier M the pass repeats for each of the M outputs of an input channel (weights and
+ * requantization blocks laid out in that order), and the eight outputs, M bytes apart, are
+ * stored by one scatter store (VSTRB.16 with an offset vector).
  *
  * The input offset is folded into the bias at compile time (bias - zp * sum of the channel's
  * taps), so products are of raw input values, and a tap outside the image must contribute
@@ -26,6 +29,7 @@ typedef struct {
     int32_t batches;
     int32_t input_h, input_w, channels;
     int32_t output_h, output_w;
+    int32_t mult; /* depth multiplier: output channel c * mult + m */
     int32_t filter_h, filter_w;
     int32_t stride_h, stride_w;
     int32_t dilation_h, dilation_w;
@@ -62,34 +66,43 @@ MF_INLINE void mf_dw_pixel(const mcuforge_dw_mve_geo_t *g, const mcuforge_mve_pa
     const int32_t blk = MF_RQ_BLOCK(g->general);
     const int8_t *w = weights;
     const int32_t *rq = p->rq;
-    for (int32_t c = 0; c < ch; c += 8) {
-        const int tail = c + 8 > ch;
-        const mf_pred_t m = mf_vctp16((uint32_t)(ch - c));
-        mf_s32x4_t acc_e = mf_vdup32(0), acc_o = mf_vdup32(0);
-        /* Taps unrolled: their offsets become constants. The pins keep each sum a running
-         * chain, so only the two accumulators and one tap's operands are live. */
+    const int32_t mult = g->mult;
+    for (int32_t mi = 0; mi < mult; ++mi) {
+        for (int32_t c = 0; c < ch; c += 8) {
+            const int tail = c + 8 > ch;
+            const mf_pred_t m = mf_vctp16((uint32_t)(ch - c));
+            mf_s32x4_t acc_e = mf_vdup32(0), acc_o = mf_vdup32(0);
+            /* Taps unrolled: their offsets become constants. The pins keep each sum a running
+             * chain, so only the two accumulators and one tap's operands are live. */
 #pragma GCC unroll 16
-        for (int32_t fy = 0; fy < g->filter_h; ++fy) {
+            for (int32_t fy = 0; fy < g->filter_h; ++fy) {
 #pragma GCC unroll 16
-            for (int32_t fx = 0; fx < g->filter_w; ++fx) {
-                const int32_t t = fy * g->filter_w + fx;
-                const int8_t *src = taps ? taps[t] + c : origin + fy * tap_dy + fx * tap_dx + c;
-                const mf_s16x8_t x = tail ? mf_vld8to16_z(src, m) : mf_vld8to16(src);
-                const mf_s16x8_t wt = mf_vld8to16(w + 8 * t);
-                if (t == 0) {
-                    acc_e = mf_vmullb16(x, wt);
-                    acc_o = mf_vmullt16(x, wt);
-                } else {
-                    acc_e = mf_vpin32(mf_vadd32(acc_e, mf_vmullb16(x, wt)));
-                    acc_o = mf_vpin32(mf_vadd32(acc_o, mf_vmullt16(x, wt)));
+                for (int32_t fx = 0; fx < g->filter_w; ++fx) {
+                    const int32_t t = fy * g->filter_w + fx;
+                    const int8_t *src =
+                        taps ? taps[t] + c : origin + fy * tap_dy + fx * tap_dx + c;
+                    const mf_s16x8_t x = tail ? mf_vld8to16_z(src, m) : mf_vld8to16(src);
+                    const mf_s16x8_t wt = mf_vld8to16(w + 8 * t);
+                    if (t == 0) {
+                        acc_e = mf_vmullb16(x, wt);
+                        acc_o = mf_vmullt16(x, wt);
+                    } else {
+                        acc_e = mf_vpin32(mf_vadd32(acc_e, mf_vmullb16(x, wt)));
+                        acc_o = mf_vpin32(mf_vadd32(acc_o, mf_vmullt16(x, wt)));
+                    }
                 }
             }
+            w += 8 * g->filter_h * g->filter_w;
+            const mf_s32x4_t r_e = mf_vrequant(acc_e, rq, g->general, off);
+            const mf_s32x4_t r_o = mf_vrequant(acc_o, rq + blk, g->general, off);
+            rq += 2 * blk;
+            if (mult == 1) {
+                mf_vstore8(out + c, r_e, r_o, g->clamp, lo, hi, tail ? ch - c : 8);
+            } else { /* lane i's output mult bytes after lane i - 1's: a scatter store */
+                mf_vstore8_scatter(out + c * mult + mi, mf_vidx16((uint16_t)mult), r_e, r_o,
+                                   g->clamp, lo, hi, tail ? ch - c : 8);
+            }
         }
-        w += 8 * g->filter_h * g->filter_w;
-        const mf_s32x4_t r_e = mf_vrequant(acc_e, rq, g->general, off);
-        const mf_s32x4_t r_o = mf_vrequant(acc_o, rq + blk, g->general, off);
-        rq += 2 * blk;
-        mf_vstore8(out + c, r_e, r_o, g->clamp, lo, hi, tail ? ch - c : 8);
     }
 }
 
@@ -139,7 +152,7 @@ MF_INLINE void mf_dw_mve(const mcuforge_dw_mve_geo_t *g, const mcuforge_mve_para
                 } else {
                     mf_dw_border(g, p, in_b, iy0, ix0, scratch, weights, out);
                 }
-                out += ch;
+                out += ch * g->mult;
             }
         }
     }

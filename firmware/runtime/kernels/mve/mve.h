@@ -20,6 +20,9 @@
  * (matmul.h). Not inlined into the model's invoke function, to keep one copy per shape. */
 #define MF_MVE_KERNEL static __attribute__((noinline))
 
+/* A body shared by the layers of a model that need it, one copy; unused ones are dropped. */
+#define MF_MVE_SHARED static __attribute__((noinline, noclone, unused))
+
 /* What a vector kernel reads at run time; every shape is a compile-time constant of the
  * specialized kernel instead. */
 typedef struct {
@@ -36,6 +39,7 @@ typedef int8x16_t mf_s8x16_t;
 typedef int16x8_t mf_s16x8_t;
 typedef int32x4_t mf_s32x4_t;
 typedef mve_pred16_t mf_pred_t;
+typedef uint16x8_t mf_u16x8_t;
 
 MF_INLINE mf_pred_t mf_vctp8(uint32_t n) { return vctp8q(n); }
 MF_INLINE mf_pred_t mf_vctp16(uint32_t n) { return vctp16q(n); }
@@ -61,6 +65,19 @@ MF_INLINE void mf_vst16to8(int8_t *p, mf_s16x8_t v) { vstrbq_s16(p, v); }
 MF_INLINE void mf_vst16to8_p(int8_t *p, mf_s16x8_t v, mf_pred_t m) { vstrbq_p_s16(p, v, m); }
 
 MF_INLINE mf_s32x4_t mf_vld32(const int32_t *p) { return vldrwq_s32(p); }
+MF_INLINE mf_s32x4_t mf_vld8to32(const int8_t *p) { return vldrbq_s32(p); }
+MF_INLINE mf_s32x4_t mf_vld8to32_z(const int8_t *p, mf_pred_t m) { return vldrbq_z_s32(p, m); }
+/* VLDRW.U32 gather: lane i from base[idx[i]]. */
+MF_INLINE mf_s32x4_t mf_vgather32(const int32_t *base, mf_s32x4_t idx) {
+    return vldrwq_gather_shifted_offset_s32(base, vreinterpretq_u32_s32(idx));
+}
+MF_INLINE mf_s16x8_t mf_vaddn16(mf_s16x8_t a, int16_t b) { return vaddq_n_s16(a, b); }
+/* 0, step, 2 step, ... in the eight lanes. */
+MF_INLINE mf_u16x8_t mf_vidx16(uint16_t step) { return vmulq_n_u16(vidupq_n_u16(0, 1), step); }
+/* VSTRB.16 scatter: the low byte of lane i at p + offsets[i], lanes predicated by m. */
+MF_INLINE void mf_vst16to8_scatter_p(int8_t *p, mf_u16x8_t offsets, mf_s16x8_t v, mf_pred_t m) {
+    vstrbq_scatter_offset_p_s16(p, offsets, v, m);
+}
 MF_INLINE mf_s32x4_t mf_vdup32(int32_t x) { return vdupq_n_s32(x); }
 MF_INLINE mf_s32x4_t mf_vadd32(mf_s32x4_t a, mf_s32x4_t b) { return vaddq_s32(a, b); }
 MF_INLINE mf_s32x4_t mf_vaddn32(mf_s32x4_t a, int32_t b) { return vaddq_n_s32(a, b); }
@@ -122,6 +139,9 @@ typedef struct {
     int32_t l[4];
 } mf_s32x4_t;
 typedef uint16_t mf_pred_t;
+typedef struct {
+    uint16_t l[8];
+} mf_u16x8_t;
 
 /* VCTP: the first n lanes of `bytes` bytes each active (n saturates at the lane count). */
 static inline mf_pred_t mf_vctp_bytes(uint32_t n, int bytes) {
@@ -210,6 +230,33 @@ static inline mf_s32x4_t mf_vld32(const int32_t *p) {
     mf_s32x4_t r;
     for (int i = 0; i < 4; ++i) r.l[i] = p[i];
     return r;
+}
+/* VLDRB.S32: four bytes sign-extended to 32-bit lanes (zero where predicated off). */
+static inline mf_s32x4_t mf_vld8to32_z(const int8_t *p, mf_pred_t m) {
+    mf_s32x4_t r;
+    for (int i = 0; i < 4; ++i) r.l[i] = mf_lane_on(m, i, 4) ? p[i] : 0;
+    return r;
+}
+static inline mf_s32x4_t mf_vld8to32(const int8_t *p) { return mf_vld8to32_z(p, 0xffff); }
+static inline mf_s32x4_t mf_vgather32(const int32_t *base, mf_s32x4_t idx) {
+    mf_s32x4_t r;
+    for (int i = 0; i < 4; ++i) r.l[i] = base[(uint32_t)idx.l[i]];
+    return r;
+}
+static inline mf_u16x8_t mf_vidx16(uint16_t step) {
+    mf_u16x8_t r;
+    for (int i = 0; i < 8; ++i) r.l[i] = (uint16_t)(i * step);
+    return r;
+}
+static inline void mf_vst16to8_scatter_p(int8_t *p, mf_u16x8_t offsets, mf_s16x8_t v,
+                                         mf_pred_t m) {
+    for (int i = 0; i < 8; ++i) {
+        if (mf_lane_on(m, i, 2)) p[offsets.l[i]] = (int8_t)(uint8_t)(uint16_t)v.l[i];
+    }
+}
+static inline mf_s16x8_t mf_vaddn16(mf_s16x8_t a, int16_t b) {
+    for (int i = 0; i < 8; ++i) a.l[i] = (int16_t)(uint16_t)((uint32_t)a.l[i] + (uint32_t)b);
+    return a;
 }
 static inline mf_s32x4_t mf_vdup32(int32_t x) {
     mf_s32x4_t r;
@@ -404,6 +451,19 @@ MF_INLINE void mf_vstore8(int8_t *out, mf_s32x4_t even, mf_s32x4_t odd, int clam
     } else {
         mf_vst16to8(out, h);
     }
+}
+
+/* mf_vstore8 with lane i's byte stored at out + offsets[i] (VSTRB.16 scatter). */
+MF_INLINE void mf_vstore8_scatter(int8_t *out, mf_u16x8_t offsets, mf_s32x4_t even,
+                                  mf_s32x4_t odd, int clamp, mf_s16x8_t lo, mf_s16x8_t hi,
+                                  int32_t n) {
+    mf_s16x8_t h = mf_vqmovnbt32(even, odd);
+    if (clamp) {
+        h = mf_vmin16(mf_vmax16(h, lo), hi);
+    } else {
+        h = mf_vs16_from_s8(mf_vqmovnb16_self(h));
+    }
+    mf_vst16to8_scatter_p(out, offsets, h, mf_vctp16((uint32_t)n));
 }
 
 /* Words per four-lane block of the requantization table. */

@@ -15,3 +15,11 @@ void mcuforge_dequantize_s8_f32(const mcuforge_dequantize_params_t *p, const int
         output[i] = scale * (float)((int32_t)input[i] - p->zero_point);
     }
 }
+
+void mcuforge_dequantize_s16_f32(const mcuforge_dequantize_params_t *p, const int16_t *input,
+                                 float *output) {
+    const float scale = p->scale;
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = scale * (float)((int32_t)input[i] - p->zero_point);
+    }
+}

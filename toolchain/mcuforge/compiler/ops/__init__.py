@@ -13,6 +13,14 @@ from types import ModuleType
 
 from mcuforge.compiler.ops.base import KernelCall, LowerContext
 from mcuforge.errors import UnsupportedModelError
+from mcuforge.hints import (
+    batch_chain,
+    batch_problem,
+    float_model_problem,
+    is_float_model,
+    origin_hint,
+    recurrent_problem,
+)
 from mcuforge.model.ir import Graph, Operator
 from mcuforge.model.reader import precision_problems
 from mcuforge.model.validate import validate_graph
@@ -46,40 +54,58 @@ def node_problems(graph: Graph, op: Operator) -> list[str]:
 
 def check_graph(graph: Graph) -> None:
     """Raise :class:`UnsupportedModelError` listing every problem, before anything is built
-    (:class:`ModelError` first if the graph is inconsistent: op checks assume it is not)."""
+    (:class:`ModelError` first if the graph is inconsistent: op checks assume it is not).
+
+    Problems that follow from one cause are reported once: a batch size computed at run time
+    (SHAPE ... PACK) replaces the errors of the nodes it feeds, and a float model gets one line
+    instead of one per tensor. Each unsupported op says which Keras layer it usually comes from
+    (``mcuforge.hints``).
+    """
     validate_graph(graph)
     problems: list[str] = []
     unsupported: dict[str, list[int]] = {}
-    accepted: set[int] = set()
+    results = {op.index: node_problems(graph, op) for op in graph.operators
+               if op.opcode in REGISTRY}
+    # A node that passed its own checks computes with whatever integer types it has (every
+    # op module checks its dtypes), so int16 tensors between such nodes are not a 16x8 problem.
+    accepted = {index for index, node in results.items() if not node}
+    chain = batch_chain(graph)
+    precision = precision_problems(graph, int16_nodes=accepted)
+    float_model = is_float_model(precision)  # every node's dtype errors would say the same
+    chain_failed = False  # a batch computed at run time is only a problem when it fails
     for op in graph.operators:
+        node = [] if op.opcode not in REGISTRY or float_model else results[op.index]
+        if op.index in chain:
+            chain_failed |= op.opcode not in REGISTRY or bool(node)
+            continue
         if op.opcode not in REGISTRY:
             unsupported.setdefault(op.opcode, []).append(op.index)
-            continue
-        node = node_problems(graph, op)
         problems += [f"{op.describe()}: {p}" for p in node]
-        if not node:
-            accepted.add(op.index)
     for opcode, nodes in unsupported.items():
         where = ", ".join(str(n) for n in nodes)
         problems.insert(
             0, f"{opcode} is not supported (node{'s' if len(nodes) > 1 else ''} {where})"
         )
-    # A node that passed its own checks computes with whatever integer types it has (every
-    # op module checks its dtypes), so int16 tensors between such nodes are not a 16x8 problem.
-    precision = precision_problems(graph, int16_nodes=accepted)
-    problems.extend(precision)
+    hints = [h for h in (origin_hint(op) for op in unsupported) if h is not None]
+    if chain_failed:
+        problems.insert(0, batch_problem(graph, chain))
+    problems.extend(float_model_problem(graph, precision))
     if problems:
+        # Only a reason to explain, never one of its own: an unrolled layer of supported ops
+        # compiles.
+        if (recurrent := recurrent_problem({op.opcode for op in graph.operators})) is not None:
+            hints.insert(0, recurrent)
         lines = "\n  ".join(problems)
-        hint = ""
+        hint = "".join(f"\n  hint: {h}" for h in hints)
         if precision:
-            hint = (
-                "\nFloat, hybrid and 16x8 models need full-integer int8 quantization first: "
+            hint += (
+                "\nFloat, hybrid and 16x8 models need full-integer quantization first: "
                 "mcuforge quantize MODEL -o OUT.tflite --calibration DATA.npy"
             )
         raise UnsupportedModelError(
-            f"{graph.name}: cannot compile this model:\n  {lines}\n"
-            f"Supported ops: {', '.join(supported_ops())}{hint}",
-            problems,
+            f"{graph.name}: cannot compile this model:\n  {lines}{hint}\n"
+            f"Supported ops: {', '.join(supported_ops())}",
+            problems + [f"hint: {h}" for h in hints],
         )
 
 

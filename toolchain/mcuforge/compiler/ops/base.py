@@ -116,6 +116,10 @@ class KernelCall:
     spec: dict[str, Any] | None = None
     spec_macro: str = ""
     impl_header: str = ""
+    #: The same kernel on one body shared by every geometry (a thin wrapper per geometry, the
+    #: same arithmetic): what ``mcuforge.compiler.specialize`` picks where specializing gains
+    #: too little for its code. Empty when the kernel has no shared body.
+    shared_macro: str = ""
 
 
 @dataclass

@@ -3,7 +3,7 @@ TFLM's ``reference_integer_ops::ConvPerChannel``."""
 
 from __future__ import annotations
 
-from mcuforge.compiler.ops import mve
+from mcuforge.compiler.ops import int16, mve
 from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
@@ -29,6 +29,8 @@ OPCODES = ("CONV_2D",)
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    if int16.uses_int16(op, graph):  # 16x8 model
+        return int16.check_conv(op, graph)
     problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
     problems += check_activation(op)
     if problems:
@@ -57,6 +59,8 @@ def check(op: Operator, graph: Graph) -> list[str]:
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    if int16.uses_int16(op, graph):
+        return int16.lower_conv(op, graph)
     inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     oc, fh, fw, fc = weights.shape
     w = window(op, inp, out, fh, fw)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from mcuforge.compiler.ops import mve
+from mcuforge.compiler.ops import int16, mve
 from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
@@ -28,6 +28,8 @@ OPCODES = ("DEPTHWISE_CONV_2D",)
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    if int16.uses_int16(op, graph):  # 16x8 model
+        return int16.check_conv(op, graph)
     problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
     problems += check_activation(op)
     if problems:
@@ -58,14 +60,15 @@ def check(op: Operator, graph: Graph) -> list[str]:
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    if int16.uses_int16(op, graph):
+        return int16.lower_conv(op, graph)
     inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     _, fh, fw, oc = weights.shape
     w = window(op, inp, out, fh, fw)
     requant, consts = channel_requant(op, inp, weights, out)
     act_min, act_max = activation_range(op.options.get("fused_activation_function", "NONE"), out)
-    use_mve = "mve" in ctx.kernel_families and (
-        w.in_c == 1 or (oc == w.in_c and fh * fw <= mve.DW_MAX_TAPS))
-    if (use_mve or "dsp" in ctx.kernel_families) and (w.in_c == 1 or oc == w.in_c):
+    use_mve = "mve" in ctx.kernel_families and (w.in_c == 1 or fh * fw <= mve.DW_MAX_TAPS)
+    if use_mve or "dsp" in ctx.kernel_families:
         assert weights.data is not None
         bias = graph.tensors[bias_arg(op)].data if bias_arg(op) >= 0 else None
         common = dict(input_tensor=op.inputs[0], output_tensor=op.outputs[0], bias=bias,

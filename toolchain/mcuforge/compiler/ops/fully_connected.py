@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcuforge.compiler.ops import mve
+from mcuforge.compiler.ops import int16, mve
 from mcuforge.compiler.ops.base import (
     ConstArray,
     KernelCall,
@@ -21,6 +21,8 @@ OPCODES = ("FULLY_CONNECTED",)
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    if int16.uses_int16(op, graph):  # 16x8 model
+        return int16.check_fully_connected(op, graph)
     problems = expect_dtypes(graph, op, {"in0": "int8", "in1": "int8", "out0": "int8"})
     problems += check_activation(op)
     if problems:
@@ -44,6 +46,8 @@ def check(op: Operator, graph: Graph) -> list[str]:
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    if int16.uses_int16(op, graph):
+        return int16.lower_fully_connected(op, graph)
     inp, weights, out = (
         graph.tensors[op.inputs[0]],
         graph.tensors[op.inputs[1]],

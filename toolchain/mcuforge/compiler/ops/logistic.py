@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mcuforge.compiler import fixedpoint as fp
+from mcuforge.compiler.ops import int16
 from mcuforge.compiler.ops.base import (
     ConstArray,
     KernelCall,
@@ -72,6 +73,8 @@ def lut_call(op: Operator, graph: Graph, table: np.ndarray) -> KernelCall:
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    if int16.uses_int16(op, graph):  # 16x8 model
+        return int16.check_lut(op, graph)
     problems = expect_dtypes(graph, op, {"in0": "int8", "out0": "int8"})
     if problems:
         return problems
@@ -82,6 +85,8 @@ def check(op: Operator, graph: Graph) -> list[str]:
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    if int16.uses_int16(op, graph):
+        return int16.lower_lut(op, graph)
     multiplier, shift, radius = q4_rescaling(graph.tensors[op.inputs[0]].scale)
 
     def logistic(x: int) -> int:

@@ -1,4 +1,7 @@
-"""MEAN, int8, over any axes: TFLM's ``reference_ops::QuantizedMeanOrSum``.
+"""MEAN and SUM, int8 and int16, over any axes: TFLM's ``reference_ops::QuantizedMeanOrSum``.
+
+SUM is the same arithmetic without the division by the count (``compute_sum``); int16 clamps to
+int16 instead of int8.
 
 ``sum - zp_in * count`` is requantized with ``QuantizeMultiplier(double(s_in) / double(s_out))``
 whose multiplier is first divided by the count: ``pre = min(floor(log2(count)), 32,
@@ -25,7 +28,8 @@ from mcuforge.compiler.ops.base import KernelCall, LowerContext, TensorArg, expe
 from mcuforge.compiler.quant import f32, quantize_multiplier
 from mcuforge.model.ir import Graph, Operator
 
-OPCODES = ("MEAN",)
+OPCODES = ("MEAN", "SUM")
+DTYPES = ("int8", "int16")
 MAX_INPUT_DIMS = 5  # TFLM's temp_index[kMaxNumberOfAxis]
 LOOP_DIMS = 4  # kept / reduced loop depth of the kernel after merging adjacent axes
 
@@ -47,7 +51,12 @@ def _axes(graph: Graph, op: Operator) -> list[int] | None:
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
-    problems = expect_dtypes(graph, op, {"in0": "int8", "out0": "int8"})
+    dtype = graph.tensors[op.inputs[0]].dtype if op.inputs else "int8"
+    problems = expect_dtypes(graph, op, {"in0": dtype, "out0": dtype})
+    if dtype not in DTYPES:
+        problems.append(f"input is {dtype} (supported: int8, int16)")
+    elif dtype == "int16" and graph.tensors[op.inputs[0]].quant is None:
+        problems.append("int16 input without quantization parameters")
     if problems:
         return problems
     if len(op.inputs) < 2 or op.inputs[1] < 0:
@@ -64,7 +73,8 @@ def check(op: Operator, graph: Graph) -> list[str]:
     kept = [d for i, d in enumerate(inp.shape) if i not in axes]
     if out.size != prod(kept):
         problems.append(
-            f"output {list(out.shape)} does not match input {list(inp.shape)} reduced over {axes}"
+            f"output tensor {out.index} has shape {list(out.shape)}, which does not match input "
+            f"tensor {inp.index} {list(inp.shape)} reduced over {axes}"
         )
     return problems
 
@@ -110,13 +120,13 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     kept_dims, kept_strides = _pad(kept)
     red_dims, red_strides = _pad(reduced)
     multiplier, shift = quantize_multiplier(float(f32(inp.scale)) / float(f32(out.scale)))
-    if count > 0:
+    if count > 0 and op.opcode == "MEAN":
         pre = min(count.bit_length() - 1, 32, 31 + shift)
         multiplier = (multiplier << pre) // count
         shift -= pre
     return KernelCall(
         op=op,
-        kernel="mcuforge_mean_s8",
+        kernel="mcuforge_mean_s16" if inp.dtype == "int16" else "mcuforge_mean_s8",
         source="mean",
         params_type="mcuforge_mean_params_t",
         params={

@@ -198,25 +198,33 @@ def depthwise_call(
     act_min: int,
     act_max: int,
 ) -> KernelCall:
-    """A depthwise convolution with depth multiplier 1 and at most ``DW_MAX_TAPS`` taps;
-    ``weights`` are [1][fh][fw][channels]."""
+    """A depthwise convolution, any depth multiplier, at most ``DW_MAX_TAPS`` taps;
+    ``weights`` are [1][fh][fw][channels * mult], the input ``window_params["input_c"]``
+    channels (output channel c * mult + m reads input channel c)."""
     name = f"op{op.index}"
-    _, fh, fw, ch = weights.shape
+    _, fh, fw, oc = weights.shape
+    ch = window_params["input_c"]
+    mult = oc // ch
     assert fh * fw <= DW_MAX_TAPS
     stride = -(-ch // 8) * 8
-    per_tap = weights.reshape(fh * fw, ch)
-    table = np.zeros((fh * fw, stride), np.int8)
-    table[:, :ch] = per_tap
-    # [group of eight channels][tap][8]: a group's weights are read in order.
-    w_arr = ConstArray(f"{name}_w", table.reshape(fh * fw, -1, 8).transpose(1, 0, 2).copy())
-    # Per group of eight channels the even lanes' block, then the odd lanes' (VMULLB / VMULLT).
+    per_tap = weights.reshape(fh * fw, oc)
+    # Per multiplier index m, per group of eight input channels, [tap][8]: the order the kernel
+    # reads them in.
+    table = np.zeros((mult, fh * fw, stride), np.int8)
+    for m in range(mult):
+        table[m, :, :ch] = per_tap[:, np.arange(ch) * mult + m]
+    w_arr = ConstArray(f"{name}_w",
+                       table.reshape(mult, fh * fw, -1, 8).transpose(0, 2, 1, 3).copy())
+    # Per (m, group) the even lanes' block, then the odd lanes' (VMULLB / VMULLT); a lane's
+    # output channel is its input channel * mult + m.
     lanes = np.arange(stride).reshape(-1, 4, 2).transpose(0, 2, 1).reshape(-1, 4)
+    out_lanes = np.concatenate([np.where(lanes < ch, lanes * mult + m, -1) for m in range(mult)])
     rq, general = requant_blocks(name, requant, folded_bias(per_tap.T, bias, input_zero_point),
-                                 np.where(lanes < ch, lanes, -1))
+                                 out_lanes)
     g = window_params
     geometry = {
         "batches": g["batches"], "input_h": g["input_h"], "input_w": g["input_w"],
-        "channels": ch, "output_h": g["output_h"], "output_w": g["output_w"],
+        "channels": ch, "output_h": g["output_h"], "output_w": g["output_w"], "mult": mult,
         "filter_h": fh, "filter_w": fw, "stride_h": g["stride_h"], "stride_w": g["stride_w"],
         "dilation_h": g["dilation_h"], "dilation_w": g["dilation_w"], "pad_h": g["pad_h"],
         "pad_w": g["pad_w"], "weights_stride": stride, "general": int(general),
@@ -234,6 +242,36 @@ def depthwise_call(
         impl_header="kernels/mve/depthwise_conv_spec.h",
         args=[TensorArg(input_tensor), TensorArg(-1, const=w_arr), TensorArg(output_tensor, True)],
         consts=[rq, w_arr],
-        macs=g["batches"] * g["output_h"] * g["output_w"] * fh * fw * ch,
+        macs=g["batches"] * g["output_h"] * g["output_w"] * fh * fw * oc,
         scratch_bytes=stride,
+    )
+
+
+def eltwise_call(op: Operator, *, mul: bool, requant: dict[str, Any], params: dict[str, Any],
+                 tables: list[ConstArray], inplace: list[tuple[int, int]]) -> KernelCall:
+    """An element-wise ADD (``tables``: each input's rescaled values) or MUL with the Helium
+    kernels of kernels/mve/elementwise_spec.h; ``requant`` the output multiplier and shift,
+    ``params`` the portable kernel's parameters (offsets, clamp bounds, flat size)."""
+    name = f"op{op.index}"
+    rq, general = requant_blocks(name, requant, np.zeros(1, np.int64),
+                                 np.zeros((1, 4), np.int64))
+    act_min, act_max = params["act_min"], params["act_max"]
+    return KernelCall(
+        op=op,
+        kernel="mcuforge_mul_s8_mve" if mul else "mcuforge_add_s8_mve",
+        source="mul" if mul else "add",
+        family="mve",
+        params_type="mcuforge_eltwise_mve_params_t",
+        params={"table1": tables[0] if tables else None,
+                "table2": tables[1] if tables else None, "rq": rq,
+                "input1_offset": params["input1_offset"] if mul else 0,
+                "input2_offset": params["input2_offset"] if mul else 0,
+                "output_offset": params["output_offset"], "act_min": act_min,
+                "act_max": act_max, "size": params["flat_size"]},
+        spec={"op": int(mul), "general": int(general), "clamp": int(clamps(act_min, act_max))},
+        spec_macro="MF_ELTWISE_MVE_SPEC",
+        impl_header="kernels/mve/elementwise_spec.h",
+        args=[TensorArg(op.inputs[0]), TensorArg(op.inputs[1]), TensorArg(op.outputs[0], True)],
+        consts=[*tables, rq],
+        inplace=inplace,
     )

@@ -1,11 +1,13 @@
-"""AVERAGE_POOL_2D and MAX_POOL_2D, int8: TFLM's ``reference_integer_ops`` pooling.
+"""AVERAGE_POOL_2D and MAX_POOL_2D, int8 and int16 (16x8 models): TFLM's
+``reference_integer_ops`` pooling.
 
 Pooling does not requantize: TFLM requires the output to share the input's scale (within 1e-6)
-and zero point, and works on the raw int8 values.
+and zero point, and works on the raw integer values.
 """
 
 from __future__ import annotations
 
+from mcuforge.compiler.ops import int16
 from mcuforge.compiler.ops.base import (
     KernelCall,
     LowerContext,
@@ -19,11 +21,14 @@ from mcuforge.model.ir import Graph, Operator
 
 OPCODES = ("AVERAGE_POOL_2D", "MAX_POOL_2D")
 
-_KERNELS = {"AVERAGE_POOL_2D": "mcuforge_avg_pool2d_s8", "MAX_POOL_2D": "mcuforge_max_pool2d_s8"}
+_KERNELS = {"AVERAGE_POOL_2D": "mcuforge_avg_pool2d_s", "MAX_POOL_2D": "mcuforge_max_pool2d_s"}
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
-    problems = expect_dtypes(graph, op, {"in0": "int8", "out0": "int8"})
+    dtype = "int16" if int16.uses_int16(op, graph) else "int8"  # 16x8 models pool int16
+    problems = expect_dtypes(graph, op, {"in0": dtype, "out0": dtype})
+    if dtype == "int16" and not problems:
+        problems += int16._symmetric(graph, op, {"input": op.inputs[0], "output": op.outputs[0]})
     problems += check_activation(op)
     if problems:
         return problems
@@ -55,7 +60,7 @@ def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
     params.update({"act_min": act_min, "act_max": act_max})
     return KernelCall(
         op=op,
-        kernel=_KERNELS[op.opcode],
+        kernel=_KERNELS[op.opcode] + ("16" if inp.dtype == "int16" else "8"),
         source="pooling",
         params_type="mcuforge_pool_params_t",
         params=params,

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from mcuforge.compiler.fixedpoint import input_radius
+from mcuforge.compiler.ops import int16
 from mcuforge.compiler.ops.base import KernelCall, LowerContext, TensorArg, expect_dtypes
 from mcuforge.compiler.quant import f32, quantize_multiplier
 from mcuforge.model.ir import Graph, Operator
@@ -43,11 +44,13 @@ def _scaling(beta: float, input_scale: float) -> tuple[int, int, int]:
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    if int16.uses_int16(op, graph):  # 16x8 model
+        return int16.check_softmax(op, graph)
     inp = graph.tensors[op.inputs[0]] if op.inputs else None
     out = graph.tensors[op.outputs[0]] if op.outputs else None
-    if (inp is not None and inp.dtype == "int16") or (out is not None and out.dtype == "int16"):
-        kinds = f"{inp.dtype if inp else '?'} input, {out.dtype if out else '?'} output"
-        return [f"int16 softmax ({kinds}) is not supported: only int8 -> int8"]
+    if out is not None and out.dtype == "int16":
+        return [f"softmax from {inp.dtype if inp else '?'} to int16 is not supported: int8 -> "
+                "int8 and int16 -> int16"]
     problems = expect_dtypes(graph, op, {"in0": "int8", "out0": "int8"})
     if problems:
         return problems
@@ -77,6 +80,8 @@ def check(op: Operator, graph: Graph) -> list[str]:
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    if int16.uses_int16(op, graph):
+        return int16.lower_softmax(op, graph)
     inp = graph.tensors[op.inputs[0]]
     depth = inp.shape[-1]
     multiplier, shift, diff_min = _scaling(float(op.options.get("beta", 1.0)), inp.scale)

@@ -9,6 +9,7 @@ scale 1/128, zero point 0); the table reproduces exactly that.
 from __future__ import annotations
 
 from mcuforge.compiler import fixedpoint as fp
+from mcuforge.compiler.ops import int16
 from mcuforge.compiler.ops.base import KernelCall, LowerContext, expect_dtypes
 from mcuforge.compiler.ops.logistic import (
     INPUT_INTEGER_BITS,
@@ -24,11 +25,15 @@ OPCODES = ("TANH",)
 
 
 def check(op: Operator, graph: Graph) -> list[str]:
+    if int16.uses_int16(op, graph):  # 16x8 model
+        return int16.check_lut(op, graph)
     problems = expect_dtypes(graph, op, {"in0": "int8", "out0": "int8"})
     return problems or scale_problem(graph, op)
 
 
 def lower(op: Operator, graph: Graph, ctx: LowerContext) -> KernelCall:
+    if int16.uses_int16(op, graph):
+        return int16.lower_lut(op, graph)
     multiplier, shift, radius = q4_rescaling(graph.tensors[op.inputs[0]].scale)
 
     def tanh(x: int) -> int:
