@@ -24,11 +24,11 @@ labels.txt, MODEL_CARD.md; and ../pipelines/wake_word.toml.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import sys
 import time
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,9 +64,10 @@ CUTOFFS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98)
 MAX_VAL_FALSE_ALARMS = 4
 
 
-def frontend_path() -> Path:
-    data = tomllib.loads(PIPELINE.read_text())
-    return (PIPELINE.parent / data["frontend"]["model"]).resolve()
+def frontend_model() -> Path | bytes:
+    """The pipeline's front end: the graph mcuforge writes ([frontend.graph]) or a .tflite file."""
+    fe = load_pipeline(PIPELINE).frontend
+    return fe.data if fe.data is not None else fe.path
 
 
 # --- features ---------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ _SCENES: np.ndarray | None = None  # shared with forked workers
 
 def _scene_batch(rows: range) -> np.ndarray:
     assert _SCENES is not None
-    ref = Reference(frontend_path())
+    ref = Reference(frontend_model())
     n = (_SCENES.shape[1] - WINDOW) // HOP + 1
     out = np.zeros((len(rows), n, 40), dtype=np.int8)
     for k, i in enumerate(rows):
@@ -243,8 +244,9 @@ def choose_detector(val: dict[str, np.ndarray], runs: list, refractory: int) -> 
 
 def write_pipeline(path: Path, smoothing: int, cutoff: float, refractory_ms: int) -> None:
     path.write_text(PIPELINE_TOML.format(smoothing=smoothing, cutoff=cutoff,
-                                         refractory_ms=refractory_ms, labels=LABELS,
-                                         keywords=KEYWORDS).replace("'", '"'))
+                                         refractory_ms=refractory_ms,
+                                         labels=json.dumps(list(LABELS)),
+                                         keywords=json.dumps(list(KEYWORDS))))
 
 
 PIPELINE_TOML = """\
@@ -260,9 +262,14 @@ sample_rate = 16000
 channels = 1
 
 [frontend]
-model = "../../tests/zoo/audio_preprocessor_int8.tflite"  # int16[480] -> int8[40], stateful
-window_ms = 30
-hop_ms = 10
+window_ms = 30           # newest 480 samples per frame
+hop_ms = 10              # a frame every 160 samples
+
+[frontend.graph]
+# mcuforge writes TFLM's micro_speech preprocessor graph itself (int16[480] -> int8[40], noise
+# estimate kept between frames): the features the model was trained on, the same as
+# tflite-micro's audio_preprocessor_int8.tflite (docs/pipeline.md).
+zero_outside_band = false  # skip zeroing FFT bins the filter bank ignores: same features, cheaper
 
 [[model]]
 name = "wake_word"
