@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from mcuforge.quantize import SUPPORTED_OPS, check_int8_model, model_ops, run_tflm
+from mcuforge.quantize.flatbuffer import compile_problems
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 EXAMPLES = {"gesture": 4, "anomaly": 64}  # windowed models: name -> output size
@@ -79,7 +80,9 @@ def test_wake_word_streams_the_front_end_frames_unchanged() -> None:
                      "labels.txt", "wake_word_float.keras"):
         assert (folder / required).is_file(), required
     data = (folder / "wake_word_int8.tflite").read_bytes()
-    assert check_int8_model(data) == [] and len(data) < 100_000
+    # check_int8_model refuses any second subgraph; this one is the variables' CALL_ONCE
+    # initialisation, which the compiler supports: ask the compiler instead
+    assert compile_problems(data, "wake_word") == [] and len(data) < 100_000
     assert {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"} <= set(model_ops(data))
     assert set(model_ops(data)) <= SUPPORTED_OPS
     interp = runtime.Interpreter.from_bytes(data)
