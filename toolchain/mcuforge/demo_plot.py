@@ -36,11 +36,17 @@ def plot_scores(layout: PipelineLayout, rec: Recording, path: Path) -> None:
     ax0.set_title(f"{layout.spec.name}: TFLM audio front end every 10 ms, streaming model every "
                   f"{1000 * stage.stride * layout.hop / rate:.0f} ms (scores 0..255)")
     colors = dict(zip(stage.labels, plt.get_cmap("tab10").colors, strict=False))
+    k = layout.detectors[0].smoothing
     for d in layout.detectors:
-        ax1.plot(t_runs, scores[:, d.element], lw=1.0, color=colors[d.label], label=d.label)
+        raw = scores[:, d.element]
+        # what the detector compares with the cutoff: the mean of the last K scores (its ring
+        # restarts at zeros after a detection; this line does not)
+        mean = np.convolve(raw, np.ones(k) / k)[: len(raw)]
+        ax1.plot(t_runs, raw, lw=0.6, alpha=0.35, color=colors[d.label])
+        ax1.plot(t_runs, mean, lw=1.2, color=colors[d.label], label=d.label)
     cutoff = layout.detectors[0].cutoff
     ax1.axhline(cutoff, color="grey", ls="--", lw=0.8)
-    ax1.text(t_runs[0], cutoff + 4, f"cutoff {cutoff}", color="grey", fontsize=8)
+    ax1.text(t_runs[-1], cutoff - 14, f"cutoff {cutoff}", color="grey", fontsize=8, ha="right")
     for s in rec.spoken:
         ax1.axvspan(s.start / rate, s.end / rate, color=colors.get(s.label, "grey"), alpha=0.15)
         ax1.text(s.start / rate, 262, s.label, fontsize=8, color=colors.get(s.label, "grey"))
@@ -49,9 +55,10 @@ def plot_scores(layout: PipelineLayout, rec: Recording, path: Path) -> None:
                  markeredgecolor="black")
     ax1.set_ylim(0, 275)
     ax1.set_ylabel("score")
-    ax1.set_xlabel("seconds (shaded: keyword said; triangles: detections)")
-    ax1.legend(loc="upper right", ncol=len(layout.detectors), fontsize=8)
+    ax1.set_xlabel(f"seconds (thick: mean of the last {k} scores, thin: each score; shaded: "
+                   "keyword said; triangles: detections)")
+    ax1.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=80, pil_kwargs={"optimize": True})
     plt.close(fig)
