@@ -49,8 +49,10 @@ int8 state (resource variables), as ESPHome's micro_wake_word models do; the who
 end, model, detection rule) runs on the device: `models/pipelines/wake_word.toml`.
 
 ## Input
-TFLM's audio front end `audio_preprocessor_int8.tflite` (micro_speech: 30 ms window, 10 ms hop,
-40 channels, noise reduction and PCAN with state, log scale, int8), its frames fed unchanged:
+TFLM's audio front end (micro_speech's preprocessor: 30 ms window, 10 ms hop, 40 channels,
+noise reduction and PCAN with state, log scale, int8), as the graph mcuforge writes itself
+(`[frontend.graph]`; the same features as tflite-micro's `audio_preprocessor_int8.tflite`), its
+frames fed unchanged:
 model input `int8[1, 3, 40]` (scale 1, zero point 0), output `int8[1, 6]` softmax
 (scale 1/256, zero point -128), the classes of `labels.txt`.
 

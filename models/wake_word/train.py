@@ -1,9 +1,10 @@
 """Train the streaming wake-word model, convert it to int8 with state, and evaluate it as the
 device runs it (run ``python synth.py`` first).
 
-1. Features: TFLM's audio front end (``audio_preprocessor_int8.tflite``: 30 ms window, 10 ms hop,
-   40 channels, int8, noise estimate carried from frame to frame), run by the TFLM interpreter
-   over every 3 s training scene from a fresh state, exactly as the device computes them.
+1. Features: TFLM's audio front end (the pipeline's ``[frontend.graph]``, the same features as
+   ``audio_preprocessor_int8.tflite``: 30 ms window, 10 ms hop, 40 channels, int8, noise
+   estimate carried from frame to frame), run by the TFLM interpreter over every 3 s training
+   scene from a fresh state, exactly as the device computes them.
 2. Training: the Keras model of :mod:`streaming` over a scene's frames, one softmax per 30 ms
    step. A step's target is the keyword from 50 ms before a keyword's end to 350 ms after it,
    "unknown" while another word is said and 500 ms after, else "silence"; steps while a keyword
