@@ -163,13 +163,13 @@ def test_windowed_model_and_refractory_in_frames(zoo: Path, tmp_path: Path) -> N
     path.write_text(TOML_HEAD.format(zoo=zoo) + f"""
 [[model]]
 name = "kws"
-path = "{ROOT}/models/wake_word/wake_word_int8.tflite"
+path = "{zoo}/micro_speech_quantized.tflite"
 kind = "windowed"
 stride = 10
 smoothing = 3
 cutoff = 0.8
 refractory_ms = 505
-labels = ["silence", "unknown", "yes", "no", "left", "right"]
+labels = ["silence", "unknown", "yes", "no"]
 detect = ["yes", "no"]
 """)
     layout = open_pipeline(path)

@@ -298,24 +298,25 @@ def test_mlperf_kws_float_model_quantizes(tf, zoo, tmp_path) -> None:  # type: i
 
 
 def test_wake_word_requantized_stays_within_two_points(tmp_path) -> None:
+    """The float wake-word model over its fixed window of front-end frames (one softmax per
+    30 ms step), quantized from the committed held-out recording: per-step decisions agree."""
     import keras
 
     # heldout.npz is the only committed wake-word data, so it also serves as calibration data:
     # calibration only sets value ranges, and 20 % of it stays out of calibration anyway.
     held = np.load(WAKE_WORD / "heldout.npz")
-    x, y = held["x"].astype(np.float32), held["y"]
-    np.savez(tmp_path / "calib.npz", x=x, y=y)
+    model = keras.models.load_model(WAKE_WORD / "wake_word_float.keras")
+    frames, window = held["frames"].astype(np.float32), model.inputs[0].shape[1]
+    x = np.stack([frames[i : i + window] for i in range(0, len(frames) - window, window // 3)])
+    np.savez(tmp_path / "calib.npz", x=x)
     report = quantize(
         WAKE_WORD / "wake_word_float.keras", tmp_path / "ww.tflite", tmp_path / "calib.npz"
     )
     assert set(report.ops) <= SUPPORTED_OPS
-    float_acc = np.mean(
-        keras.models.load_model(WAKE_WORD / "wake_word_float.keras").predict(x, verbose=0).argmax(1)
-        == y
-    )
-    int8_acc = np.mean(run_tflm((tmp_path / "ww.tflite").read_bytes(), x)[1].argmax(1) == y)
-    assert float_acc > 0.85
-    assert abs(float_acc - int8_acc) <= 0.02
+    want = model.predict(x, verbose=0)
+    got = run_tflm((tmp_path / "ww.tflite").read_bytes(), x)[1].reshape(want.shape)
+    assert len(x) >= 10 and want.shape[1] > 50
+    assert np.mean(want.argmax(-1) == got.argmax(-1)) >= 0.98
 
 
 def test_saved_model_directory_with_free_batch_axis(tf, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -1,103 +1,80 @@
-"""Synthesise the wake-word data set offline with espeak-ng (or load Speech Commands).
+"""Synthesise the streaming wake-word data offline with espeak-ng.
 
-Every clip is 1 s of 16 kHz int16 PCM. A "voice" is an espeak-ng English accent combined with a
-voice variant (``en-us+f3``, ``en-gb-scotland+klatt2``, ...). Variants are split once, with a
-fixed seed, into training and held-out variants, so the held-out clips come from voices whose
-timbre the model never heard. Each utterance also varies in speed, pitch and loudness, is placed
-at a random time offset, and is mixed with synthesised background noise (white, pink, brown,
-mains hum, distant babble made of other words) at a random SNR. "silence" clips are noise only.
+A "voice" is an espeak-ng English accent combined with a voice variant (``en-us+f3``,
+``en-gb-scotland+klatt2``, ...). Variants are split once, with a fixed seed, into training and
+held-out variants, so held-out audio comes from voices whose timbre the model never heard.
+Phrases are rendered as connected speech by espeak-ng's library (:mod:`mcuforge.speech`), which
+reports where every word starts and ends, so each keyword's time is known.
+
+* ``train.npz``: 3 s scenes, each a phrase in background noise: a keyword among 0-2 words before
+  and after it ("turn left at the house"), other words only ("lift the bed", near misses such as
+  "lift", "ride", "yet" included), or noise only. With every scene: its words' labels and spans.
+* ``val.npz`` (training variants, fresh renders) and ``heldout.npz`` (held-out variants): long
+  streams as a microphone hears them, phrases with one keyword each separated by pauses
+  ("positive" streams) and phrases without keywords ("negative" streams, an hour in
+  heldout.npz), in continuous noise that changes kind and level from stream to stream. Their
+  words are everyday words with few near misses (5 %; training scenes have 30 %).
+
+Noise is synthesised: white, pink, brown, mains hum, babble (other words, quietly), mixtures.
+Everything is seeded; the same command writes the same files (``tests/test_wake_word_data.py``).
 
 Usage::
 
-    python synth.py                        # writes data/train.npz and data/heldout.npz
-    python synth.py --speech-commands DIR  # uses a Speech Commands tree instead of espeak-ng
+    python synth.py              # writes data/train.npz, data/val.npz, data/heldout.npz
 
-Needs the Debian packages ``espeak-ng`` and ``sox`` (sox converts espeak's 22.05 kHz to 16 kHz).
+Needs the Debian package ``espeak-ng`` (its library, libespeak-ng.so.1).
 """
 
 from __future__ import annotations
 
 import argparse
 import subprocess
+import sys
 import time
-import wave
-import zlib
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "toolchain"))  # run from a checkout without installing
+
+from mcuforge.speech import Speech, Utterance, speak  # noqa: E402
+
 SAMPLE_RATE = 16000
-CLIP_SAMPLES = 16000
+SCENE_SAMPLES = 3 * SAMPLE_RATE
 KEYWORDS = ["yes", "no", "left", "right"]
 LABELS = ["silence", "unknown", *KEYWORDS]
-# Not homophones of a keyword ("know", "write" are left out on purpose).
+# Other words. Homophones ("know", "write") and words that contain a keyword's sound whole
+# ("yesterday", "bright", "nose", "note") are left out: a streaming spotter hears the keyword
+# before the rest of the word comes.
 UNKNOWN_WORDS = [
-    "up",
-    "down",
-    "on",
-    "off",
-    "stop",
-    "go",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "zero",
-    "bed",
-    "bird",
-    "cat",
-    "dog",
-    "happy",
-    "house",
-    "tree",
-    "wow",
-    "learn",
-    "follow",
-    "forward",
-    "backward",
-    "visual",
-    "marvin",
-    "sheila",
-    "yellow",
-    "lift",
-    "light",
-    "net",
-    "less",
-    "bright",
-    "now",
-    "lot",
-    "rice",
+    "up", "down", "on", "off", "stop", "go", "one", "two", "three", "four", "five", "six",
+    "seven", "eight", "nine", "zero", "bed", "bird", "cat", "dog", "happy", "house", "tree",
+    "wow", "learn", "follow", "forward", "backward", "visual", "marvin", "sheila", "yellow",
 ]
-ACCENTS = [
-    "en",
-    "en-us",
-    "en-gb-scotland",
-    "en-gb-x-gbclan",
-    "en-gb-x-gbcwmd",
-    "en-gb-x-rp",
-    "en-029",
-    "en-us-nyc",
+# Near misses: rhymes and one-sound differences ("lift"/"left", "ride"/"right", "yet"/"yes").
+NEAR_MISSES = [
+    "lift", "light", "net", "less", "now", "lot", "rice", "yet", "lest", "night", "ride",
+    "kite", "guess", "chess", "load", "ten", "mess", "lock",
 ]
+#: Share of near misses among the other words: training hears many, the evaluation recordings
+#: are everyday speech where they are rare.
+TRAIN_NEAR_MISS = 0.3
+STREAM_NEAR_MISS = 0.05
+# Words that carry keywords in phrases ("please turn left now") and fill negative phrases.
+CONTEXT_WORDS = [
+    "please", "turn", "say", "the", "a", "to", "and", "then", "it", "is", "at", "we", "you",
+    "they", "that", "this", "will", "can", "my", "your", "of", "in", "for", "with", "from",
+    "next", "door", "car", "time", "here", "there", "back", "again", "more", "okay", "so",
+    "just", "very", "good", "day", "all", "way", "out", "over", "look", "keep", "move", "take",
+    "show", "me", "answer", "was", "is it", "i think", "maybe", "and then", "straight",
+    "music", "lamp", "kitchen", "water", "coffee", "morning", "evening", "window", "table",
+]
+ACCENTS = ["en", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-gb-x-rp",
+           "en-029", "en-us-nyc"]
 HELDOUT_VARIANT_FRACTION = 0.2
-DATA_DIR = Path(__file__).resolve().parent / "data"
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """One espeak-ng rendering request."""
-
-    word: str
-    accent: str
-    variant: str
-    speed: int
-    pitch: int
+DATA_DIR = HERE / "data"
 
 
 def list_variants() -> list[str]:
@@ -115,46 +92,6 @@ def split_variants(variants: list[str], seed: int) -> tuple[list[str], list[str]
     n_held = max(1, round(len(variants) * HELDOUT_VARIANT_FRACTION))
     held = sorted(variants[i] for i in order[:n_held])
     return sorted(set(variants) - set(held)), held
-
-
-def render(utt: Utterance) -> np.ndarray:
-    """Speak one word and return it as 16 kHz int16 PCM with leading/trailing silence trimmed."""
-    voice = f"{utt.accent}+{utt.variant}"
-    espeak = subprocess.Popen(
-        [
-            "espeak-ng",
-            "-v",
-            voice,
-            "-s",
-            str(utt.speed),
-            "-p",
-            str(utt.pitch),
-            "--stdout",
-            utt.word,
-        ],
-        stdout=subprocess.PIPE,
-    )
-    # -D: no dither. sox dithers with fresh random noise on every call, which would make the
-    # data set differ from run to run; the mixed-in background noise does that job anyway.
-    sox = ["sox", "-D", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed"]
-    raw = subprocess.run(
-        [*sox, "-b", "16", "-c", "1", "-"], stdin=espeak.stdout, capture_output=True, check=True
-    ).stdout
-    espeak.wait()
-    pcm = np.frombuffer(raw, dtype=np.int16)
-    return trim(pcm)
-
-
-def trim(pcm: np.ndarray, frame: int = 160, rel_db: float = -35.0) -> np.ndarray:
-    """Cut leading and trailing frames quieter than ``rel_db`` below the loudest frame."""
-    if pcm.size < frame:
-        return pcm
-    n = pcm.size // frame
-    energy = (pcm[: n * frame].astype(np.float64).reshape(n, frame) ** 2).mean(axis=1) + 1e-9
-    loud = np.nonzero(10 * np.log10(energy / energy.max()) > rel_db)[0]
-    if loud.size == 0:
-        return pcm[:0]
-    return pcm[loud[0] * frame : (loud[-1] + 1) * frame]
 
 
 # --- noise ------------------------------------------------------------------------------------
@@ -186,21 +123,18 @@ def hum(rng: np.random.Generator, n: int) -> np.ndarray:
 def babble(rng: np.random.Generator, n: int, pool: list[np.ndarray]) -> np.ndarray:
     """Several unrelated words overlapping at random places, unit RMS ("people talking")."""
     out = np.zeros(n)
-    for _ in range(int(rng.integers(3, 7))):
+    for _ in range(max(3, n // 4000)):
         word = pool[int(rng.integers(len(pool)))].astype(np.float64)[:n]
         start = int(rng.integers(0, n - word.size + 1))
         out[start : start + word.size] += word * rng.uniform(0.3, 1.0)
     return out / (np.sqrt(np.mean(out**2)) + 1e-12)
 
 
-def make_noise(
-    rng: np.random.Generator, n: int, pool: list[np.ndarray], recorded: list[np.ndarray]
-) -> np.ndarray:
-    """One unit-RMS background of a random kind (recorded noise when the user supplied some)."""
-    kinds = ["white", "pink", "brown", "hum", "babble", "mix"] + (
-        ["recorded"] * 3 if recorded else []
-    )
-    kind = kinds[int(rng.integers(len(kinds)))]
+NOISE_KINDS = ["white", "pink", "brown", "hum", "babble", "mix"]
+
+
+def make_noise(rng: np.random.Generator, n: int, kind: str, pool: list[np.ndarray]) -> np.ndarray:
+    """Unit-RMS background noise of one kind."""
     if kind == "white":
         return colored_noise(rng, n, 0.0)
     if kind == "pink":
@@ -209,208 +143,244 @@ def make_noise(
         return colored_noise(rng, n, 2.0)
     if kind == "hum":
         return hum(rng, n)
-    if kind == "babble" and pool:
+    if kind == "babble":
         return babble(rng, n, pool)
-    if kind == "recorded":
-        src = recorded[int(rng.integers(len(recorded)))].astype(np.float64)
-        start = int(rng.integers(0, max(1, src.size - n)))
-        seg = np.resize(src[start : start + n], n)
-        return seg / (np.sqrt(np.mean(seg**2)) + 1e-12)
     mix = colored_noise(rng, n, rng.uniform(0.0, 2.0)) + 0.5 * hum(rng, n)
     return mix / np.sqrt(np.mean(mix**2))
 
 
-def place(rng: np.random.Generator, word: np.ndarray) -> np.ndarray:
-    """Put a word at a random offset inside a 1 s clip (centre-crop words longer than 1 s)."""
-    clip = np.zeros(CLIP_SAMPLES)
-    w = word.astype(np.float64)
-    if w.size > CLIP_SAMPLES:
-        cut = (w.size - CLIP_SAMPLES) // 2
-        w = w[cut : cut + CLIP_SAMPLES]
-    # A 5 ms fade at both ends: trimming cuts mid-waveform, and the click would be a cue.
-    ramp = min(80, w.size // 2)
-    if ramp:
-        fade = np.linspace(0.0, 1.0, ramp)
-        w[:ramp] *= fade
-        w[w.size - ramp :] *= fade[::-1]
-    start = int(rng.integers(0, CLIP_SAMPLES - w.size + 1))
-    clip[start : start + w.size] = w
-    return clip
-
-
-def mix_clip(
-    rng: np.random.Generator,
-    word: np.ndarray | None,
-    pool: list[np.ndarray],
-    recorded: list[np.ndarray],
-) -> np.ndarray:
-    """Build one int16 clip: a word (or nothing, for silence) plus background noise."""
-    noise = make_noise(rng, CLIP_SAMPLES, pool, recorded)
-    if word is None or word.size == 0:
-        # Silence spans digital near-silence to a loud background.
-        level = 10 ** rng.uniform(np.log10(3.0), np.log10(3000.0))
-        sig = noise * level
-    else:
-        clip = place(rng, word)
-        active = clip[np.abs(clip) > 0]
-        speech_rms = np.sqrt(np.mean(active**2)) if active.size else 1.0
-        target_rms = 10 ** rng.uniform(np.log10(300.0), np.log10(6000.0))
-        clip *= target_rms / speech_rms
-        snr_db = rng.uniform(3.0, 40.0)
-        # A real microphone never delivers digital silence: keep the noise above ~2 LSB rms.
-        sig = clip + noise * max(2.0, target_rms / (10 ** (snr_db / 20.0)))
-    return np.clip(np.round(sig), -32768, 32767).astype(np.int16)
-
-
-# --- data set ---------------------------------------------------------------------------------
-
-
-def plan_utterances(
-    rng: np.random.Generator, variants: list[str], per_keyword: int, unknown: int
-) -> list[tuple[int, Utterance]]:
-    """Random (label, utterance) requests for the keywords and for unknown words."""
-
-    def random_utt(word: str) -> Utterance:
-        return Utterance(
-            word=word,
-            accent=str(rng.choice(ACCENTS)),
-            variant=str(rng.choice(variants)),
-            speed=int(rng.integers(110, 230)),
-            pitch=int(rng.integers(15, 90)),
-        )
-
-    plan = [(LABELS.index(k), random_utt(k)) for k in KEYWORDS for _ in range(per_keyword)]
-    plan += [
-        (LABELS.index("unknown"), random_utt(str(rng.choice(UNKNOWN_WORDS))))
-        for _ in range(unknown)
-    ]
-    return plan
-
-
-def build_split(
-    name: str, variants: list[str], per_class: int, seed: int, workers: int
-) -> dict[str, np.ndarray]:
-    """Render and mix one split; returns arrays x (int16 clips), y, voice (str)."""
-    rng = np.random.default_rng(seed)
-    plan = plan_utterances(rng, variants, per_class, per_class)
-    with ProcessPoolExecutor(max_workers=workers) as pool_exec:
-        words = list(pool_exec.map(render, [u for _, u in plan], chunksize=32))
-    # Babble comes from unknown words of this split's own voices, never from keywords.
-    babble_pool = [
-        w
-        for (label, _), w in zip(plan, words, strict=True)
-        if label == LABELS.index("unknown") and w.size
-    ]
-    clips, labels, voices = [], [], []
-    for (label, utt), word in zip(plan, words, strict=True):
-        clips.append(mix_clip(rng, word, babble_pool, []))
-        labels.append(label)
-        voices.append(f"{utt.accent}+{utt.variant}")
-    for _ in range(per_class):
-        clips.append(mix_clip(rng, None, babble_pool, []))
-        labels.append(LABELS.index("silence"))
-        voices.append("")
-    print(f"{name}: {len(clips)} clips from {len(set(voices) - {''})} voices")
-    return {"x": np.stack(clips), "y": np.array(labels, dtype=np.int64), "voice": np.array(voices)}
-
-
-# --- Speech Commands --------------------------------------------------------------------------
-
-
-def read_wav(path: Path) -> np.ndarray:
-    """Read a mono 16-bit 16 kHz WAV file as int16."""
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1 or w.getframerate() != SAMPLE_RATE:
-            raise ValueError(f"{path}: need 16-bit mono {SAMPLE_RATE} Hz PCM")
-        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-
-
-def load_speech_commands(
-    root: Path, seed: int = 0, heldout_fraction: float = 0.2, max_unknown: int = 4000
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Load the Speech Commands layout ``<root>/<word>/*.wav`` (+ ``_background_noise_``).
-
-    Speakers are the part of the file name before ``_nohash_``; a speaker-hash split (the data
-    set's own convention) puts ``heldout_fraction`` of speakers in the held-out split. Keywords
-    keep their label, every other word folder becomes "unknown" (at most ``max_unknown`` clips),
-    and "silence" clips are cut from the recorded background noise.
-    """
-    rng = np.random.default_rng(seed)
-    recorded = [read_wav(p) for p in sorted((root / "_background_noise_").glob("*.wav"))]
-    splits: dict[str, dict[str, list]] = {
-        s: {"x": [], "y": [], "voice": []} for s in ("train", "heldout")
-    }
-    unknown_files = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_")):
-        files = sorted(folder.glob("*.wav"))
-        if folder.name in KEYWORDS:
-            for f in files:
-                _add_sc_clip(splits, f, LABELS.index(folder.name), heldout_fraction)
+def long_noise(rng: np.random.Generator, n: int, kind: str, pool: list[np.ndarray]) -> np.ndarray:
+    """Continuous unit-RMS noise of one kind for a long stream: 4 s blocks joined with 20 ms
+    crossfades (one FFT over an hour of samples would need gigabytes)."""
+    block, fade = 4 * SAMPLE_RATE, 320
+    out = np.zeros(n + block)
+    ramp = np.linspace(0.0, 1.0, fade)
+    at = 0
+    while at < n:
+        piece = make_noise(rng, block + fade, kind, pool)
+        if at:
+            piece[:fade] *= ramp
+            out[at - fade : at] *= ramp[::-1]
+            out[at - fade : at + block] += piece
         else:
-            unknown_files += files
-    for i in rng.permutation(len(unknown_files))[:max_unknown]:
-        _add_sc_clip(splits, unknown_files[i], LABELS.index("unknown"), heldout_fraction)
-    for split in splits.values():
-        n_sil = max(1, len(split["y"]) // len(LABELS))
-        for _ in range(n_sil):
-            split["x"].append(mix_clip(rng, None, [], recorded))
-            split["y"].append(LABELS.index("silence"))
-            split["voice"].append("")
-    return tuple(
-        {
-            "x": np.stack(s["x"]),
-            "y": np.array(s["y"], dtype=np.int64),  # type: ignore
-            "voice": np.array(s["voice"]),
-        }
-        for s in splits.values()
-    )
+            out[: block + fade] = piece
+        at += block
+    return out[:n]
 
 
-def _add_sc_clip(
-    splits: dict[str, dict[str, list]], path: Path, label: int, heldout_fraction: float
-) -> None:
-    speaker = path.name.split("_nohash_")[0]
-    split = "heldout" if (zlib.crc32(speaker.encode()) % 100) < heldout_fraction * 100 else "train"
-    pcm = read_wav(path)[:CLIP_SAMPLES]
-    pcm = np.pad(pcm, (0, CLIP_SAMPLES - pcm.size))
-    splits[split]["x"].append(pcm)
-    splits[split]["y"].append(label)
-    splits[split]["voice"].append(speaker)
+# --- phrases ----------------------------------------------------------------------------------
 
 
-def main() -> None:
+@dataclass(frozen=True)
+class Phrase:
+    """Words to speak; ``keyword`` is the index of the keyword among them (-1: none)."""
+
+    words: tuple[str, ...]
+    keyword: int
+    utterance: Utterance
+
+
+def random_voice(rng: np.random.Generator, variants: list[str]) -> tuple[str, int, int]:
+    return (f"{rng.choice(ACCENTS)}+{rng.choice(variants)}", int(rng.integers(110, 230)),
+            int(rng.integers(15, 90)))
+
+
+def other_word(rng: np.random.Generator, near: float) -> str:
+    """A near miss with probability ``near``, otherwise another word."""
+    if rng.random() < near:
+        pool = NEAR_MISSES
+    else:
+        pool = UNKNOWN_WORDS if rng.random() < 0.4 else CONTEXT_WORDS
+    return str(pool[int(rng.integers(len(pool)))])
+
+
+def keyword_phrase(rng: np.random.Generator, keyword: str, variants: list[str],
+                   near: float = TRAIN_NEAR_MISS) -> Phrase:
+    before = [other_word(rng, near) for _ in range(int(rng.choice([0, 0, 1, 1, 2])))]
+    after = [other_word(rng, near) for _ in range(int(rng.choice([0, 0, 1, 1, 2])))]
+    words = (*before, keyword, *after)
+    voice, speed, pitch = random_voice(rng, variants)
+    return Phrase(words, len(before), Utterance(" ".join(words), voice, speed, pitch))
+
+
+def other_phrase(rng: np.random.Generator, variants: list[str], longest: int = 4,
+                 near: float = TRAIN_NEAR_MISS) -> Phrase:
+    words = tuple(other_word(rng, near) for _ in range(int(rng.integers(1, longest + 1))))
+    voice, speed, pitch = random_voice(rng, variants)
+    return Phrase(words, -1, Utterance(" ".join(words), voice, speed, pitch))
+
+
+def word_labels(phrase: Phrase, speech: Speech) -> list[tuple[int, int, int]]:
+    """(label, start, end) of every spoken word; words of several tokens ("i think") count as
+    the tokens espeak-ng reports."""
+    out = []
+    keyword = phrase.words[phrase.keyword] if phrase.keyword >= 0 else None
+    for w in speech.words:
+        if w.end <= w.start:
+            continue
+        label = LABELS.index(w.text) if w.text == keyword else LABELS.index("unknown")
+        out.append((label, w.start, w.end))
+    return out
+
+
+def speech_gain(rng: np.random.Generator, speech: Speech, level_db: float) -> float:
+    """Gain that brings the words' RMS to ``level_db`` (dB re 1 LSB)."""
+    parts = [speech.samples[w.start : w.end] for w in speech.words if w.end > w.start]
+    active = np.concatenate(parts).astype(np.float64) if parts else np.ones(1)
+    return 10 ** (level_db / 20) / (np.sqrt(np.mean(active**2)) + 1e-9)
+
+
+# --- training scenes --------------------------------------------------------------------------
+
+
+def build_scenes(variants: list[str], per_keyword: int, others: int, silences: int,
+                 seed: int, workers: int) -> dict[str, np.ndarray]:
+    """3 s scenes with word annotations (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    phrases = [keyword_phrase(rng, k, variants) for k in KEYWORDS for _ in range(per_keyword)]
+    phrases += [other_phrase(rng, variants, longest=6) for _ in range(others)]
+    rendered = speak([p.utterance for p in phrases], workers=workers)
+    pool = [s.samples for p, s in zip(phrases, rendered, strict=True) if p.keyword < 0]
+    x = np.zeros((len(phrases) + silences, SCENE_SAMPLES), dtype=np.int16)
+    ann: list[tuple[int, int, int, int]] = []
+    voices = []
+    for i, (phrase, speech) in enumerate(zip(phrases, rendered, strict=True)):
+        labels = word_labels(phrase, speech)
+        kw_ends = [e for lab, _s, e in labels if lab >= 2]
+        if kw_ends:
+            # the keyword ends where the model's outputs can see it (after ~1.1 s of context)
+            offset = int(rng.uniform(1.1, 2.95) * SAMPLE_RATE) - kw_ends[0]
+        else:
+            offset = int(rng.uniform(0.3, 2.6) * SAMPLE_RATE)
+        x[i] = mix_scene(rng, speech, offset, pool)
+        for label, s, e in labels:
+            s, e = max(0, s + offset), min(SCENE_SAMPLES, e + offset)
+            if e > s:
+                ann.append((i, label, s, e))
+        voices.append(phrase.utterance.voice)
+    for i in range(len(phrases), len(x)):
+        kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+        level = 10 ** rng.uniform(np.log10(3.0), np.log10(3000.0))
+        x[i] = to_int16(make_noise(rng, SCENE_SAMPLES, kind, pool) * level)
+        voices.append("")
+    print(f"scenes: {len(x)} ({per_keyword} per keyword, {others} others, {silences} noise only) "
+          f"from {len(set(voices) - {''})} voices")
+    return {"x": x, "ann": np.array(ann, dtype=np.int32).reshape(-1, 4),
+            "voice": np.array(voices)}
+
+
+def mix_scene(rng: np.random.Generator, speech: Speech, offset: int,
+              pool: list[np.ndarray]) -> np.ndarray:
+    clip = np.zeros(SCENE_SAMPLES)
+    lo, hi = max(0, offset), min(SCENE_SAMPLES, offset + len(speech.samples))
+    if hi > lo:
+        clip[lo:hi] = speech.samples[lo - offset : hi - offset]
+    level_db = rng.uniform(50.0, 76.0)  # speech RMS 300..6000 LSB
+    clip *= speech_gain(rng, speech, level_db)
+    snr_db = rng.uniform(3.0, 35.0)
+    kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+    # A real microphone never delivers digital silence: keep the noise above ~2 LSB rms.
+    noise_rms = max(2.0, 10 ** ((level_db - snr_db) / 20))
+    return to_int16(clip + make_noise(rng, SCENE_SAMPLES, kind, pool) * noise_rms)
+
+
+def to_int16(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+# --- streams ----------------------------------------------------------------------------------
+
+
+def build_streams(variants: list[str], positives: int, per_stream: int, negative_s: float,
+                  seed: int, workers: int) -> dict[str, np.ndarray]:
+    """Long recordings: ``positives`` keyword phrases (the keywords in turn) in streams of
+    ``per_stream`` phrases, then ``negative_s`` seconds of phrases without keywords in 5 minute
+    streams. Returns x (all streams, concatenated), bounds [S, 2] (start, end in x), positive
+    [S] (1: keyword stream), ann [W, 4] (stream, label, start, end; stream coordinates)."""
+    rng = np.random.default_rng(seed)
+    phrases = [keyword_phrase(rng, KEYWORDS[i % len(KEYWORDS)], variants, STREAM_NEAR_MISS)
+               for i in range(positives)]
+    n_negative = int(negative_s / 2.5) + 8  # ~1.6 s of speech + ~1.6 s of pause each
+    phrases += [other_phrase(rng, variants, 6, STREAM_NEAR_MISS) for _ in range(n_negative)]
+    rendered = speak([p.utterance for p in phrases], workers=workers)
+    pool = [s.samples for p, s in zip(phrases, rendered, strict=True) if p.keyword < 0][:400]
+    groups = [list(range(i, min(i + per_stream, positives)))
+              for i in range(0, positives, per_stream)]
+    negatives, at, total = [], positives, 0.0
+    while total < negative_s and at < len(phrases):
+        group: list[int] = []
+        length = 0.0
+        while length < 300.0 and total + length < negative_s and at < len(phrases):
+            group.append(at)
+            length += len(rendered[at].samples) / SAMPLE_RATE + 1.65
+            at += 1
+        negatives.append(group)
+        total += length
+    streams, bounds, positive, ann, start = [], [], [], [], 0
+    for s, group in enumerate(groups + negatives):
+        audio, words = mix_stream(rng, [(phrases[i], rendered[i]) for i in group], pool)
+        streams.append(audio)
+        bounds.append((start, start + len(audio)))
+        start += len(audio)
+        positive.append(int(s < len(groups)))
+        ann += [(s, *w) for w in words]
+    x = np.concatenate(streams)
+    print(f"streams: {len(groups)} with {positives} keywords, {len(negatives)} without "
+          f"({total / 60:.1f} min); {len(x) / SAMPLE_RATE / 60:.1f} min in all")
+    return {"x": x, "bounds": np.array(bounds, dtype=np.int64),
+            "positive": np.array(positive, dtype=np.int8),
+            "ann": np.array(ann, dtype=np.int64).reshape(-1, 4),
+            "voice": np.array([phrases[i].utterance.voice for g in groups + negatives
+                               for i in g])}
+
+
+def mix_stream(rng: np.random.Generator, items: list[tuple[Phrase, Speech]],
+               pool: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Phrases one after another with 0.8-2.5 s pauses, after 1.5 s of noise alone, in one
+    continuous background noise; the words' (label, start, end)."""
+    level_db = rng.uniform(56.0, 72.0)
+    snr_db = rng.uniform(5.0, 30.0)
+    kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+    pieces, words, at = [np.zeros(int(1.5 * SAMPLE_RATE))], [], int(1.5 * SAMPLE_RATE)
+    for phrase, speech in items:
+        gain = speech_gain(rng, speech, level_db + rng.uniform(-6.0, 6.0))
+        pieces.append(speech.samples * gain)
+        words += [(lab, s + at, e + at) for lab, s, e in word_labels(phrase, speech)]
+        gap = np.zeros(int(rng.uniform(0.8, 2.5) * SAMPLE_RATE))
+        pieces.append(gap)
+        at += len(speech.samples) + len(gap)
+    clean = np.concatenate(pieces)
+    noise_rms = max(2.0, 10 ** ((level_db - snr_db) / 20))
+    return to_int16(clean + long_noise(rng, len(clean), kind, pool) * noise_rms), words
+
+
+def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DATA_DIR)
-    parser.add_argument("--per-class", type=int, default=1500, help="training clips per class")
-    parser.add_argument("--heldout-per-class", type=int, default=200)
+    parser.add_argument("--per-keyword", type=int, default=1000, help="training scenes per keyword")
+    parser.add_argument("--others", type=int, default=9000, help="training scenes without one")
+    parser.add_argument("--silences", type=int, default=1000, help="noise-only training scenes")
+    parser.add_argument("--heldout-keywords", type=int, default=240)
+    parser.add_argument("--heldout-negative-min", type=float, default=60.0)
+    parser.add_argument("--val-keywords", type=int, default=120)
+    parser.add_argument("--val-negative-min", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--speech-commands",
-        type=Path,
-        default=None,
-        help="root of a Speech Commands tree to use instead of espeak-ng",
-    )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    if args.speech_commands is not None:
-        train, held = load_speech_commands(args.speech_commands, seed=args.seed)
-        meta = {"source": "speech_commands"}
-    else:
-        variants = list_variants()
-        train_v, held_v = split_variants(variants, args.seed)
-        train = build_split("train", train_v, args.per_class, args.seed, args.workers)
-        held = build_split("heldout", held_v, args.heldout_per_class, args.seed + 1, args.workers)
-        meta = {"source": "espeak-ng", "heldout_variants": ",".join(held_v)}
-    for name, data in (("train", train), ("heldout", held)):
-        np.savez(
-            args.out / f"{name}.npz",
-            labels=np.array(LABELS),
-            **data,
-            **{k: np.array(v) for k, v in meta.items()},
-        )
+    train_v, held_v = split_variants(list_variants(), args.seed)
+    meta = {"labels": np.array(LABELS), "heldout_variants": ",".join(held_v)}
+    train = build_scenes(train_v, args.per_keyword, args.others, args.silences, args.seed,
+                         args.workers)
+    np.savez(args.out / "train.npz", **train, **meta)
+    val = build_streams(train_v, args.val_keywords, 30, args.val_negative_min * 60,
+                        args.seed + 2, args.workers)
+    np.savez(args.out / "val.npz", **val, **meta)
+    held = build_streams(held_v, args.heldout_keywords, 30, args.heldout_negative_min * 60,
+                         args.seed + 1, args.workers)
+    np.savez(args.out / "heldout.npz", **held, **meta)
     print(f"wrote {args.out} in {time.time() - t0:.0f} s")
 
 
