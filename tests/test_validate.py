@@ -154,6 +154,20 @@ def test_conv_output_shape_checked_against_the_window(tmp_path: Path) -> None:
              "(DEPTHWISE_CONV_2D): output tensor", "the inputs and options give")
 
 
+def test_a_dilation_beyond_tflms_int16_is_refused(tmp_path: Path) -> None:
+    """TFLM holds dilation and padding in int16_t and wraps them (a fuzzed model computed
+    another window there than the file describes), so such a window is refused."""
+    def change(m: Any) -> None:
+        conv = next(op for op in _sg(m).operators
+                    if max(m.operatorCodes[op.opcodeIndex].builtinCode,
+                           m.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
+                    == fb.BuiltinOperator.DEPTHWISE_CONV_2D)
+        conv.builtinOptions.dilationWFactor = 40000
+
+    _refused(_edit("micro_speech_quantized.tflite", change), tmp_path,
+             "(DEPTHWISE_CONV_2D): strides 2x2, dilations 1x40000", "at most 32767")
+
+
 def test_the_zoo_and_supported_ops_pass() -> None:
     """Published models are consistent, and the ops this pass knows have shape rules (ops
     added later without a rule are left to their own check)."""

@@ -272,6 +272,9 @@ def c_div(a: int, b: int) -> int:
     return q if (a >= 0) == (b > 0) else -q
 
 
+INT16_MAX = 32767
+
+
 def out_size(padding: str, image: int, filt: int, stride: int, dilation: int = 1) -> int:
     """TFLM's ``ComputeOutSize`` (kernels/padding.h)."""
     effective = (filt - 1) * dilation + 1
@@ -300,7 +303,18 @@ def _window_shape(op: Operator, inp: Tensor, fh: int, fw: int, channels: int) ->
     if oh < 1 or ow < 1:
         raise Inconsistent(f"a {fh}x{fw} window ({padding}, dilation {dh}x{dw}) does not fit "
                            f"the {h}x{w} input")
+    pads = (total_pad(sh, dh, h, fh, oh), total_pad(sw, dw, w, fw, ow))
+    if max(sh, sw, dh, dw, *pads) > INT16_MAX:
+        # TFLM's kernel parameters hold these in int16_t and wrap silently, so the reference
+        # would compute another window than the model describes.
+        raise Inconsistent(f"strides {sh}x{sw}, dilations {dh}x{dw} and paddings "
+                           f"{pads[0]}x{pads[1]} must each be at most {INT16_MAX}")
     return (n, oh, ow, channels)
+
+
+def total_pad(stride: int, dilation: int, image: int, filt: int, out: int) -> int:
+    """TFLM's ``ComputePaddingWithOffset`` total: both sides of one axis together."""
+    return max((out - 1) * stride + (filt - 1) * dilation + 1 - image, 0)
 
 
 def _bias(op: Operator, graph: Graph, channels: int) -> None:

@@ -14,7 +14,7 @@ from mcuforge.compiler.ops.base import ConstArray
 from mcuforge.compiler.plan import streaming_lag
 from mcuforge.compiler.quant import conv_multipliers
 from mcuforge.model.ir import Graph, Operator, Tensor
-from mcuforge.model.validate import out_size
+from mcuforge.model.validate import out_size, total_pad
 
 PADDINGS = ("SAME", "VALID")
 
@@ -22,9 +22,7 @@ PADDINGS = ("SAME", "VALID")
 def leading_pad(stride: int, dilation: int, image: int, filt: int, out: int) -> int:
     """TFLM's ``ComputePaddingWithOffset`` without the offset: the reference kernels only use the
     top/left padding (the extra odd pixel goes to the bottom/right by omission)."""
-    effective = (filt - 1) * dilation + 1
-    total = max((out - 1) * stride + effective - image, 0)
-    return total // 2
+    return total_pad(stride, dilation, image, filt, out) // 2
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from mcuforge.compiler.ops.spatial import (
 )
 from mcuforge.compiler.quant import activation_range
 from mcuforge.model.ir import Graph, Operator
+from mcuforge.model.validate import INT16_MAX
 
 OPCODES = ("TRANSPOSE_CONV",)
 SHAPE, WEIGHTS, INPUT, BIAS = 0, 1, 2, 3
@@ -51,9 +52,10 @@ def check(op: Operator, graph: Graph) -> list[str]:
     oc, fh, fw, fc = weights.shape
     padding = op.options.get("padding", "SAME")
     sh, sw = int(op.options.get("stride_h", 1)), int(op.options.get("stride_w", 1))
-    if padding not in PADDINGS or min(sh, sw) < 1:
+    if padding not in PADDINGS or not (min(sh, sw) >= 1 and max(sh, sw) <= INT16_MAX):
+        # TFLM keeps strides in int16_t: beyond that its reference wraps silently.
         return problems + [f"padding {padding} with strides {sh}x{sw} (supported: SAME or "
-                           "VALID, strides >= 1)"]
+                           f"VALID, strides 1..{INT16_MAX})"]
     n, ih, iw, ic = inp.shape
     if fc != ic or out.shape[3] != oc or out.shape[0] != n:
         problems.append(f"weights {list(weights.shape)} do not connect input tensor {inp.index} "
