@@ -142,13 +142,16 @@ def test_unknown_dtype(tmp_path: Path) -> None:
     _refused(_edit("hello_world_int8.tflite", change), tmp_path, "tensor 7", "complex128")
 
 
+def _depthwise_options(m: Any) -> Any:
+    return next(op for op in _sg(m).operators
+                if max(m.operatorCodes[op.opcodeIndex].builtinCode,
+                       m.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
+                == fb.BuiltinOperator.DEPTHWISE_CONV_2D).builtinOptions
+
+
 def test_conv_output_shape_checked_against_the_window(tmp_path: Path) -> None:
     def change(m: Any) -> None:
-        conv = next(op for op in _sg(m).operators
-                    if max(m.operatorCodes[op.opcodeIndex].builtinCode,
-                           m.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
-                    == fb.BuiltinOperator.DEPTHWISE_CONV_2D)
-        conv.builtinOptions.strideH = 1
+        _depthwise_options(m).strideH = 1
 
     _refused(_edit("micro_speech_quantized.tflite", change), tmp_path,
              "(DEPTHWISE_CONV_2D): output tensor", "the inputs and options give")
@@ -158,11 +161,7 @@ def test_a_dilation_beyond_tflms_int16_is_refused(tmp_path: Path) -> None:
     """TFLM holds dilation and padding in int16_t and wraps them (a fuzzed model computed
     another window there than the file describes), so such a window is refused."""
     def change(m: Any) -> None:
-        conv = next(op for op in _sg(m).operators
-                    if max(m.operatorCodes[op.opcodeIndex].builtinCode,
-                           m.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
-                    == fb.BuiltinOperator.DEPTHWISE_CONV_2D)
-        conv.builtinOptions.dilationWFactor = 40000
+        _depthwise_options(m).dilationWFactor = 40000
 
     _refused(_edit("micro_speech_quantized.tflite", change), tmp_path,
              "(DEPTHWISE_CONV_2D): strides 2x2, dilations 1x40000", "at most 32767")
