@@ -32,10 +32,10 @@ def test_past_findings_stay_fixed(path: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_short_seeded_campaign() -> None:
-    """~1 minute: a few hundred mutants of the zoo models, no traceback, crash, hang, build
+    """~15 s on 2 cores: 150 mutants of the zoo models, no traceback, crash, hang, build
     failure or mismatch; both verdicts (rejected, bit-exact) are reached."""
-    result = fuzz.campaign(250, seed=20261204, timeout=120)
+    result = fuzz.campaign(150, seed=20261204, timeout=120)
     findings = "\n".join(f"{label}: {detail}" for _, label, detail in result["findings"]
                          if not label.startswith("tflm-crash"))
     assert not findings, findings
-    assert result["rejected_cleanly"] > 50 and result["bit_exact"] > 50, result
+    assert result["rejected_cleanly"] > 30 and result["bit_exact"] > 30, result
