@@ -234,9 +234,11 @@ def campaign(
     timeout: float = 60.0,
     log: Path | None = None,
     shard: tuple[int, int] = (0, 1),
+    first: int = 0,
 ) -> dict[str, Any]:
-    """Run ``mutants`` seeded mutants (those with ``index % shard[1] == shard[0]``); returns
-    counts and the findings (outcome, name, detail). Mutant i depends on (seed, i) alone."""
+    """Run seeded mutants ``first``..``mutants - 1`` (those with ``index % shard[1] ==
+    shard[0]``); returns counts and the findings (outcome, name, detail). Mutant i depends on
+    (seed, i) alone, so a campaign stopped at N goes on with ``first=N``."""
     _warm_imports()
     originals = {name: (ZOO / name).read_bytes() for name in SEEDS}
     donors = list(originals.values())
@@ -246,7 +248,7 @@ def campaign(
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mcuforge-fuzz-") as tmp:
         workdir = Path(tmp)
-        for n_done, i in enumerate(range(shard[0], mutants, shard[1]), start=1):
+        for n_done, i in enumerate(range(first + shard[0], mutants, shard[1]), start=1):
             rng = random.Random(f"{seed}:{i}")
             base = rng.choice(names)
             mutant, how = mutate(originals[base], rng, donors)
@@ -308,6 +310,8 @@ def main() -> int:
     parser.add_argument("--save", type=Path, help="write findings as regression files here")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     parser.add_argument("--log", type=Path, help="append counts every 500 mutants")
+    parser.add_argument("--first", type=int, default=0,
+                        help="first mutant index: go on with a campaign stopped there")
     args = parser.parse_args()
     if args.jobs > 1:
         procs, outs = [], []
@@ -316,7 +320,7 @@ def main() -> int:
             out = tmp / f"shard{k}.json"
             cmd = [sys.executable, __file__, "--mutants", str(args.mutants), "--seed",
                    str(args.seed), "--shard", f"{k}/{args.jobs}", "--json", str(out),
-                   "--timeout", str(args.timeout)]
+                   "--timeout", str(args.timeout), "--first", str(args.first)]
             cmd += ["--save", str(args.save)] if args.save else []
             cmd += ["--log", f"{args.log}.{k}"] if args.log else []
             procs.append(subprocess.Popen(cmd))
@@ -328,7 +332,7 @@ def main() -> int:
     else:
         k, n = (int(x) for x in args.shard.split("/"))
         result = campaign(args.mutants, args.seed, save=args.save, progress=args.json is None,
-                          timeout=args.timeout, log=args.log, shard=(k, n))
+                          timeout=args.timeout, log=args.log, shard=(k, n), first=args.first)
         if args.json is not None:
             args.json.write_text(json.dumps(result))
             return 0
