@@ -113,6 +113,68 @@ def test_reset_restores_the_initial_state(models: dict[str, bytes], tmp_path: Pa
     assert not all(np.array_equal(first[0], f) for f in first[1:])  # the state does change
 
 
+def _edited(model: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
+    """``model`` changed by ``edit(ModelT)`` through the schema's object API."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    m = fb.ModelT.InitFromPackedBuf(model, 0)
+    edit(m)
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _opcode(m, op) -> str:  # type: ignore[no-untyped-def]
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+    code = m.operatorCodes[op.opcodeIndex]
+    number = max(code.builtinCode, code.deprecatedBuiltinCode)
+    return next(k for k, v in vars(fb.BuiltinOperator).items() if v == number)
+
+
+def _drop_ops(*names: str):  # type: ignore[no-untyped-def]
+    def edit(m) -> None:  # type: ignore[no-untyped-def]
+        main = m.subgraphs[0]
+        main.operators = [op for op in main.operators if _opcode(m, op) not in names]
+        if "CALL_ONCE" in names:
+            del m.subgraphs[1:]
+    return edit
+
+
+def test_an_initialiser_that_is_not_the_zero_point_starts_every_stream(
+        models: dict[str, bytes], tmp_path: Path) -> None:
+    # TFLM's own Reset() would fill the variable with its zero point and not run the initialiser
+    # again; <model>_reset() and the reference both start the stream again from the initialiser.
+    def init_ramp(m) -> None:  # type: ignore[no-untyped-def]
+        assign = m.subgraphs[1].operators[-1]
+        value = m.subgraphs[1].tensors[assign.inputs[1]]
+        m.buffers[value.buffer].data = np.arange(-40, 40, 10, dtype=np.int8).view(np.uint8)
+
+    model = _edited(models["accumulate"], init_ramp)
+    bad, _ = stream_mismatches(model, tmp_path, steps=40, reset_at=20)
+    assert bad == 0
+
+
+def test_a_variable_without_initialiser_starts_at_its_zero_point(
+        models: dict[str, bytes], tmp_path: Path) -> None:
+    # TFLM memsets an uninitialised resource variable with the assigned tensor's zero point
+    # (-128 here), not with zeros.
+    model = _edited(models["accumulate"], _drop_ops("CALL_ONCE"))
+    compiled = compile_graph(parse_model(model, "no_init"))
+    assert compiled.manifest["stateful"]
+    bad, _ = stream_mismatches(model, tmp_path, steps=30, reset_at=15)
+    assert bad == 0
+
+
+def test_a_variable_read_but_never_written_is_refused(models: dict[str, bytes]) -> None:
+    from mcuforge.errors import ModelError
+
+    model = _edited(models["accumulate"], _drop_ops("CALL_ONCE", "ASSIGN_VARIABLE"))
+    with pytest.raises(ModelError, match="'Variable' is read but never initialised or assigned"):
+        parse_model(model, "read_only")
+
+
 def test_state_is_reported(models: dict[str, bytes]) -> None:
     from mcuforge.summary import format_summary, inspect_model  # noqa: F401
 

@@ -29,12 +29,19 @@ class Reference:
             if preserve_all_tensors
             else runtime.InterpreterConfig.kAllocationRecording
         )
+        self._data, self._config = data, config
         try:
-            self._interp = runtime.Interpreter.from_bytes(
-                data, arena_size=max(len(data) * 10, 1 << 20), intrepreter_config=config
-            )
+            self._interp = self._interpreter()
         except Exception as exc:
             raise ModelError(f"the TFLM reference interpreter rejects this model: {exc}") from None
+
+    def _interpreter(self) -> Any:
+        from tflite_micro.python.tflite_micro import runtime
+
+        return runtime.Interpreter.from_bytes(
+            self._data, arena_size=max(len(self._data) * 10, 1 << 20),
+            intrepreter_config=self._config,
+        )
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         for i, arr in enumerate(inputs):
@@ -47,8 +54,13 @@ class Reference:
 
     def reset(self) -> None:
         """Restore the model's initial state (resource variables, kernel state): the stream
-        starts again, as ``<model>_reset()`` does on the device."""
-        self._interp.reset()
+        starts again, as ``<model>_reset()`` does on the device.
+
+        A new interpreter, not TFLM's ``Reset()``: that fills resource variables with their
+        zero point and does not run the CALL_ONCE initialiser again, so a model whose
+        initialiser assigns anything else would not start again. (The converter's streaming
+        models, ESPHome's among them, initialise to the zero point: both agree there.)"""
+        self._interp = self._interpreter()
 
     def tensor(self, index: int) -> np.ndarray:
         """An intermediate tensor after the last run (needs ``preserve_all_tensors``)."""

@@ -279,22 +279,33 @@ def _variable_value(
     graph: Graph, handle: int, key: tuple[bytes, bytes],
     initial: dict[tuple[bytes, bytes], np.ndarray],
 ) -> np.ndarray:
-    """The variable's initial value; without an initialiser TFLM starts it at zero, shaped like
-    the tensors that read or assign it."""
+    """The variable's initial value. Without an initialiser TFLM sizes the variable by the
+    first ASSIGN_VARIABLE's value tensor and fills every byte with that tensor's first zero point
+    cast to int8 (``MicroResourceVariables::Allocate``: a memset, whatever the type)."""
     if key in initial:
         return initial[key]
+    name = key[1].decode(errors="replace")
     for op in graph.operators:
-        if op.opcode == "READ_VARIABLE" and op.inputs[:1] == (handle,) and op.outputs:
-            t = graph.tensors[op.outputs[0]]
-        elif op.opcode == "ASSIGN_VARIABLE" and op.inputs[:1] == (handle,) and len(op.inputs) > 1:
+        if op.opcode == "ASSIGN_VARIABLE" and op.inputs[:1] == (handle,) and len(op.inputs) > 1:
             t = graph.tensors[op.inputs[1]]
-        else:
-            continue
-        if t.dtype in NUMPY_DTYPES:
-            return np.zeros(t.shape, dtype=NUMPY_DTYPES[t.dtype])
+            if t.dtype not in NUMPY_DTYPES:
+                break
+            fill = 0
+            if t.quant is not None and t.quant.zero_point:
+                fill = int(np.array(t.quant.zero_point[0]).astype(np.int8).view(np.uint8))
+            count = int(np.prod(t.shape, dtype=np.int64)) if t.shape else 1
+            size = count * np.dtype(NUMPY_DTYPES[t.dtype]).itemsize
+            return np.frombuffer(bytes([fill]) * size, dtype=NUMPY_DTYPES[t.dtype]).reshape(
+                t.shape).copy()
+    if any(op.opcode == "READ_VARIABLE" and op.inputs[:1] == (handle,)
+           for op in graph.operators):
+        raise ModelError(
+            f"{graph.name}: resource variable '{name}' is read but never initialised or "
+            "assigned (TFLM would read an unallocated buffer)"
+        )
     raise ModelError(
-        f"{graph.name}: resource variable '{key[1].decode(errors='replace')}' is never read, "
-        "assigned or initialised, so its size is unknown"
+        f"{graph.name}: resource variable '{name}' is never read, assigned or initialised, so "
+        "its size is unknown"
     )
 
 
