@@ -17,6 +17,10 @@ It lives under tests/ because it is test tooling: it needs the zoo, the TFLM ref
 C compiler, none of which the installed toolchain depends on.
 
     python tests/fuzz.py --mutants 100000 --seed 1 [--save tests/fuzz_regressions]
+    python tests/fuzz.py --mutator graph --mutants 20000 --seed 1 --jobs 2
+
+``--mutator graph`` (tests/fuzz_graph.py) changes one field of a well-formed model instead:
+a shape, a type, a scale, an option, an operand, a buffer.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parent))
+from fuzz_graph import mutate_graph  # noqa: E402
+
 ZOO = Path(__file__).parent / "zoo"
 #: Seed models and how often each is picked: small, int8, covering the supported ops.
 SEEDS = {
@@ -45,6 +52,15 @@ SEEDS = {
     "simple_add.tflite": 3,
     "micro_speech_quantized.tflite": 2,
     "mlperf_kws_ref_model.tflite": 1,
+}
+#: The structure-aware mutator's seeds add the stateful, front-end and recurrent models: its
+#: mutants parse, so they reach the state planner, the signal ops and the LSTM.
+GRAPH_SEEDS = {
+    **SEEDS,
+    "mww_vad.tflite": 1,
+    "audio_preprocessor_int8.tflite": 1,
+    "mnist_lstm_int8.tflite": 1,
+    "mlperf_ic_resnet_int8.tflite": 1,
 }
 FINDINGS = ("traceback", "build-failure", "mismatch", "crash", "hang")
 INTERESTING_WORDS = (
@@ -235,14 +251,17 @@ def campaign(
     log: Path | None = None,
     shard: tuple[int, int] = (0, 1),
     first: int = 0,
+    mutator: str = "bytes",
 ) -> dict[str, Any]:
     """Run seeded mutants ``first``..``mutants - 1`` (those with ``index % shard[1] ==
     shard[0]``); returns counts and the findings (outcome, name, detail). Mutant i depends on
-    (seed, i) alone, so a campaign stopped at N goes on with ``first=N``."""
+    (seed, mutator, i) alone, so a campaign stopped at N goes on with ``first=N``."""
     _warm_imports()
-    originals = {name: (ZOO / name).read_bytes() for name in SEEDS}
-    donors = list(originals.values())
-    names = [n for n, w in SEEDS.items() for _ in range(w)]
+    seeds = GRAPH_SEEDS if mutator == "graph" else SEEDS
+    originals = {name: (ZOO / name).read_bytes() for name in seeds}
+    donors = [originals[name] for name in SEEDS]
+    names = [n for n, w in seeds.items() for _ in range(w)]
+    tag = "g" if mutator == "graph" else ""
     counts: collections.Counter[str] = collections.Counter()
     findings: list[tuple[str, str, str]] = []
     start = time.monotonic()
@@ -251,11 +270,14 @@ def campaign(
         for n_done, i in enumerate(range(first + shard[0], mutants, shard[1]), start=1):
             rng = random.Random(f"{seed}:{i}")
             base = rng.choice(names)
-            mutant, how = mutate(originals[base], rng, donors)
+            if mutator == "graph":
+                mutant, how = mutate_graph(originals[base], rng)
+            else:
+                mutant, how = mutate(originals[base], rng, donors)
             outcome, detail = run_one(mutant, workdir, timeout)
             counts[outcome] += 1
             if outcome in FINDINGS or outcome == "tflm-crash":
-                label = f"{outcome}-{base.split('.')[0]}-s{seed}-m{i}"
+                label = f"{outcome}-{base.split('.')[0]}-{tag}s{seed}-m{i}"
                 findings.append((outcome, label, f"{how}: {detail}"))
                 if save is not None:
                     save.mkdir(parents=True, exist_ok=True)
@@ -276,6 +298,7 @@ def campaign(
     return {
         "mutants": sum(counts.values()),
         "seed": seed,
+        "mutator": mutator,
         "seconds": round(time.monotonic() - start, 1),
         "rejected_cleanly": counts["rejected"],
         "accepted": accepted,
@@ -291,7 +314,7 @@ def _merge(results: list[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {}
     for r in results:
         for key, value in r.items():
-            if key == "seed":
+            if key in ("seed", "mutator"):
                 total[key] = value
             elif key == "seconds":
                 total[key] = max(total.get(key, 0), value)
@@ -310,6 +333,8 @@ def main() -> int:
     parser.add_argument("--save", type=Path, help="write findings as regression files here")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     parser.add_argument("--log", type=Path, help="append counts every 500 mutants")
+    parser.add_argument("--mutator", choices=("bytes", "graph"), default="bytes",
+                        help="damage bytes, or change one field of a well-formed model")
     parser.add_argument("--first", type=int, default=0,
                         help="first mutant index: go on with a campaign stopped there")
     args = parser.parse_args()
@@ -320,7 +345,8 @@ def main() -> int:
             out = tmp / f"shard{k}.json"
             cmd = [sys.executable, __file__, "--mutants", str(args.mutants), "--seed",
                    str(args.seed), "--shard", f"{k}/{args.jobs}", "--json", str(out),
-                   "--timeout", str(args.timeout), "--first", str(args.first)]
+                   "--timeout", str(args.timeout), "--first", str(args.first),
+                   "--mutator", args.mutator]
             cmd += ["--save", str(args.save)] if args.save else []
             cmd += ["--log", f"{args.log}.{k}"] if args.log else []
             procs.append(subprocess.Popen(cmd))
@@ -332,7 +358,8 @@ def main() -> int:
     else:
         k, n = (int(x) for x in args.shard.split("/"))
         result = campaign(args.mutants, args.seed, save=args.save, progress=args.json is None,
-                          timeout=args.timeout, log=args.log, shard=(k, n), first=args.first)
+                          timeout=args.timeout, log=args.log, shard=(k, n), first=args.first,
+                          mutator=args.mutator)
         if args.json is not None:
             args.json.write_text(json.dumps(result))
             return 0

@@ -17,7 +17,12 @@ import fuzz
 #: Findings whose fix is a refusal (the others must now be accepted and bit-exact, or rejected).
 REFUSED = {"mismatch-hello_world_int8-s1-m1065", "mismatch-hello_world_int8-s1-m2828",
            "mismatch-hello_world_int8-s1-m3412", "mismatch-hello_world_int8-s1-m4866",
-           "mismatch-micro_speech_quantized-s7-m16954"}
+           "mismatch-micro_speech_quantized-s7-m16954",
+           # the structure-aware mutator's: depth_multiplier 0, a constant or a variable as a
+           # graph input
+           "mismatch-mlperf_kws_ref_model-gs1-m881", "mismatch-mlperf_kws_ref_model-gs1-m960",
+           "mismatch-mnist_lstm_int8-gs1-m384", "mismatch-mnist_lstm_int8-gs1-m561",
+           "mismatch-mnist_lstm_int8-gs2-m322"}
 REGRESSIONS = sorted((Path(__file__).parent / "fuzz_regressions").glob("*.tflite"))
 
 
@@ -39,3 +44,14 @@ def test_short_seeded_campaign() -> None:
                          if not label.startswith("tflm-crash"))
     assert not findings, findings
     assert result["rejected_cleanly"] > 30 and result["bit_exact"] > 30, result
+
+
+@pytest.mark.slow
+def test_short_structural_campaign() -> None:
+    """~15 s: 120 mutants that change one field of a well-formed model (shape, type, scale,
+    option, operand, buffer), over stateful, front-end and recurrent models too."""
+    result = fuzz.campaign(120, seed=20261205, timeout=120, mutator="graph")
+    findings = "\n".join(f"{label}: {detail}" for _, label, detail in result["findings"]
+                         if not label.startswith("tflm-crash"))
+    assert not findings, findings
+    assert result["rejected_cleanly"] > 20 and result["bit_exact"] > 20, result

@@ -188,7 +188,15 @@ def _dataflow_problems(graph: Graph) -> list[str]:
     ready = {t.index for t in graph.tensors if t.is_const or t.is_variable}
     ready |= set(graph.inputs)
     written: dict[int, int] = {}
-    problems = []
+    # A constant declared as a graph input: TFLM writes the caller's input over the constant's
+    # data, compiled code keeps the constant (fuzz finding mnist_lstm gs1-m384).
+    problems = [f"graph input {k} is tensor {i} '{graph.tensors[i].name}', a constant (it holds "
+                "data in the model); an input is filled at run time"
+                for k, i in enumerate(graph.inputs) if graph.tensors[i].is_const]
+    # Likewise a variable (an LSTM's state): TFLM would take the caller's input as the state.
+    problems += [f"graph input {k} is tensor {i} '{graph.tensors[i].name}', a variable (state "
+                 "kept between invocations); an input is filled at run time"
+                 for k, i in enumerate(graph.inputs) if graph.tensors[i].is_variable]
     for op in graph.operators:
         for i in op.inputs:
             if i >= 0 and i not in ready:

@@ -47,12 +47,14 @@ def check(op: Operator, graph: Graph) -> list[str]:
     elif oc % ic:
         problems.append(f"{oc} output channels is not a multiple of {ic} input channels")
     else:
-        # The reference kernel loops with the option's multiplier, so it must agree with the
-        # shapes (older converters wrote it; it is redundant with the shapes).
-        declared = int(op.options.get("depth_multiplier", oc // ic) or oc // ic)
+        # TFLM's kernel loops over the option's multiplier, so it must agree with the shapes.
+        # 0 (also what an absent field reads as) makes it compute nothing: the output would be
+        # whatever the arena held (fuzz finding kws gs1-m881).
+        declared = int(op.options.get("depth_multiplier", 0))
         if declared != oc // ic:
             problems.append(
                 f"depth_multiplier {declared} does not match {ic} -> {oc} channels"
+                + (" (TFLM's kernel would compute no output)" if declared == 0 else "")
             )
     problems += weights_problems(weights, oc, quant_axis=3)
     problems += bias_problems(graph, op, oc)
