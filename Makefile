@@ -46,11 +46,14 @@ lint: setup
 # move them to tests/fuzz_regressions/ (tests/test_fuzz.py replays them). `make test` runs a
 # short seeded campaign.
 FUZZ_MUTANTS ?= 100000
+FUZZ_GRAPH_MUTANTS ?= 20000
 FUZZ_SEED ?= 1
 FUZZ_JOBS ?= 2
 fuzz: setup
 	nice -n 19 $(BIN)/python tests/fuzz.py --mutants $(FUZZ_MUTANTS) --seed $(FUZZ_SEED) \
 		--jobs $(FUZZ_JOBS) --save build/fuzz-findings --log build/fuzz.log
+	nice -n 19 $(BIN)/python tests/fuzz.py --mutator graph --mutants $(FUZZ_GRAPH_MUTANTS) \
+		--seed $(FUZZ_SEED) --jobs $(FUZZ_JOBS) --save build/fuzz-findings --log build/fuzz-graph.log
 
 bench: setup
 	$(BIN)/python -m mcuforge.benchtable docs/benchmarks.md
