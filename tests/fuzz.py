@@ -9,7 +9,9 @@ finding, not the end of the campaign.
 Outcomes: ``rejected`` (a McuforgeError with a message: the right answer for a broken model),
 ``bit-exact`` (accepted, TFLM accepts, outputs equal), ``tflm-rejects`` (accepted, TFLM refuses
 or fails to run it), ``tflm-crash`` (TFLM's interpreter died: not mcuforge's bug, but a reason
-``mcuforge test`` must not run it in-process unguarded). Findings: ``traceback`` (any other
+``mcuforge test`` must not run it in-process unguarded), ``tflm-inconsistent`` (TFLM's output
+changes when it keeps every tensor instead of reusing its arena, and mcuforge's equals the
+latter: TFLM's planner clobbered its own output). Findings: ``traceback`` (any other
 exception), ``build-failure`` (generated C does not compile), ``mismatch``, ``crash`` (mcuforge
 or its generated code died), ``hang``.
 
@@ -120,7 +122,6 @@ def _send(conn: Any, *msg: Any) -> None:
 
 def examine(model: bytes, workdir: Path, conn: Any) -> None:
     """Run ``model`` through the pipeline, reporting stages and the outcome on ``conn``."""
-    import numpy as np
 
     from mcuforge.compiler.compile import compile_graph
     from mcuforge.errors import McuforgeError
@@ -171,15 +172,31 @@ def examine(model: bytes, workdir: Path, conn: Any) -> None:
             _send(conn, "result", "tflm-rejects", f"{type(exc).__name__}: {exc}"[:300])
             return
         stage = "compare"
-        for i, (g, w) in enumerate(zip(got, want, strict=True)):
-            for o, (a, b) in enumerate(zip(g, w, strict=True)):
-                a, b = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
-                if a.shape != b.shape or a.tobytes() != b.tobytes():
-                    _send(conn, "result", "mismatch", f"vector {i} output {o}")
-                    return
-        _send(conn, "result", "bit-exact", "")
+        where = _first_difference(got, want)
+        if where is None:
+            _send(conn, "result", "bit-exact", "")
+            return
+        # TFLM's arena reuse can itself clobber a tensor (a graph output that a later in-place
+        # kernel overwrites): the same interpreter keeping every tensor disagrees with it too.
+        stage = "reference without memory reuse"
+        keep = Reference(model, preserve_all_tensors=True)
+        if _first_difference(got, [keep.run(v.arrays) for v in vectors]) is None:
+            _send(conn, "result", "tflm-inconsistent", where)
+            return
+        _send(conn, "result", "mismatch", where)
     except Exception:
         _send(conn, "result", "traceback", f"at {stage}:\n{traceback.format_exc()[-3000:]}")
+
+
+def _first_difference(got: list, want: list) -> str | None:
+    import numpy as np
+
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        for o, (a, b) in enumerate(zip(g, w, strict=True)):
+            a, b = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
+            if a.shape != b.shape or a.tobytes() != b.tobytes():
+                return f"vector {i} output {o}"
+    return None
 
 
 def _child(model: bytes, workdir: str, conn: Any) -> None:
@@ -225,7 +242,7 @@ def run_one(model: bytes, workdir: Path, timeout: float = 60.0) -> tuple[str, st
     if result is not None:
         return result
     code = proc.exitcode
-    if stage == "reference":
+    if stage.startswith("reference"):
         return "tflm-crash", f"the TFLM interpreter died (exit {code})"
     return "crash", f"died at {stage} (exit {code})"
 
@@ -276,7 +293,7 @@ def campaign(
                 mutant, how = mutate(originals[base], rng, donors)
             outcome, detail = run_one(mutant, workdir, timeout)
             counts[outcome] += 1
-            if outcome in FINDINGS or outcome == "tflm-crash":
+            if outcome in FINDINGS or outcome in ("tflm-crash", "tflm-inconsistent"):
                 label = f"{outcome}-{base.split('.')[0]}-{tag}s{seed}-m{i}"
                 findings.append((outcome, label, f"{how}: {detail}"))
                 if save is not None:
@@ -305,6 +322,7 @@ def campaign(
         "bit_exact": counts["bit-exact"],
         "tflm_rejects": counts["tflm-rejects"],
         "tflm_crashes": counts["tflm-crash"],
+        "tflm_inconsistent": counts["tflm-inconsistent"],
         **{k.replace("-", "_"): counts[k] for k in FINDINGS},
         "findings": findings,
     }

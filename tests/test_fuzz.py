@@ -22,7 +22,9 @@ REFUSED = {"mismatch-hello_world_int8-s1-m1065", "mismatch-hello_world_int8-s1-m
            # graph input
            "mismatch-mlperf_kws_ref_model-gs1-m881", "mismatch-mlperf_kws_ref_model-gs1-m960",
            "mismatch-mnist_lstm_int8-gs1-m384", "mismatch-mnist_lstm_int8-gs1-m561",
-           "mismatch-mnist_lstm_int8-gs2-m322"}
+           "mismatch-mnist_lstm_int8-gs2-m322",
+           # an initialiser assigning a tensor marked variable
+           "mismatch-mww_vad-gs3-m3817"}
 REGRESSIONS = sorted((Path(__file__).parent / "fuzz_regressions").glob("*.tflite"))
 
 
@@ -41,7 +43,7 @@ def test_short_seeded_campaign() -> None:
     failure or mismatch; both verdicts (rejected, bit-exact) are reached."""
     result = fuzz.campaign(150, seed=20261204, timeout=120)
     findings = "\n".join(f"{label}: {detail}" for _, label, detail in result["findings"]
-                         if not label.startswith("tflm-crash"))
+                         if not label.startswith(("tflm-crash", "tflm-inconsistent")))
     assert not findings, findings
     assert result["rejected_cleanly"] > 30 and result["bit_exact"] > 30, result
 
@@ -52,6 +54,6 @@ def test_short_structural_campaign() -> None:
     option, operand, buffer), over stateful, front-end and recurrent models too."""
     result = fuzz.campaign(120, seed=20261205, timeout=120, mutator="graph")
     findings = "\n".join(f"{label}: {detail}" for _, label, detail in result["findings"]
-                         if not label.startswith("tflm-crash"))
+                         if not label.startswith(("tflm-crash", "tflm-inconsistent")))
     assert not findings, findings
     assert result["rejected_cleanly"] > 20 and result["bit_exact"] > 20, result

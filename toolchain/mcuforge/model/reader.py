@@ -259,6 +259,13 @@ def _initial_values(
             keys[op.outputs[0]] = _handle_key(op)
         elif op.opcode == "ASSIGN_VARIABLE" and len(op.inputs) == 2 and op.inputs[0] in keys:
             value = tensors[op.inputs[1]]
+            if value.is_variable:
+                # TFLM allocates variable tensors in its arena and resets them to the zero
+                # point: the buffer's data would not be what is assigned (fuzz finding).
+                raise ModelError(
+                    f"{name}: the CALL_ONCE initialiser (subgraph {index}) assigns tensor "
+                    f"{value.index}, which is marked variable; initial state must be constant"
+                )
             if value.data is None:
                 raise ModelError(
                     f"{name}: the CALL_ONCE initialiser (subgraph {index}) assigns a computed "
