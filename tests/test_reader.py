@@ -131,3 +131,22 @@ def test_unknown_custom_ops_are_listed_by_name(zoo: Path) -> None:
     with pytest.raises(UnsupportedModelError) as exc:
         check_graph(g)
     assert "CUSTOM:SignalStacker is not supported (node 0)" in str(exc.value)
+
+
+@pytest.mark.parametrize("opcode,table", [("DEPTHWISE_CONV_2D", "Conv2DOptions"),
+                                          ("SOFTMAX", None)])
+def test_options_tflm_would_zero_are_refused(zoo: Path, opcode: str, table: str | None) -> None:
+    # TFLM reads an options table only of the op's own type; without one it runs the op on
+    # zeroed parameters (stride 0, beta 0), not on the schema's defaults.
+    def mutate(model) -> None:  # type: ignore[no-untyped-def]
+        for op in model.subgraphs[0].operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            if max(code.builtinCode, code.deprecatedBuiltinCode) == getattr(fb.BuiltinOperator,
+                                                                            opcode):
+                op.builtinOptionsType = getattr(fb.BuiltinOptions, table or "NONE")
+                op.builtinOptions = getattr(fb, f"{table}T")() if table else None
+
+    data = _rewrite(zoo / "micro_speech_quantized.tflite", mutate)
+    with pytest.raises(ModelError, match=f"{opcode} has no .*Options \\(its options table is "
+                                         f"{table or 'NONE'}\\); TFLM would run it with zeroed"):
+        parse_model(data, "m")

@@ -32,15 +32,51 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _options(op: Any) -> dict[str, Any]:
+_OPTION_TYPES = {name: getattr(fb.BuiltinOptions, name) for name in dir(fb.BuiltinOptions)
+                 if not name.startswith("_")}
+#: The options table each op's TFLM parser reads; a table of another type counts as none.
+_EXPECTED_OPTIONS = {
+    "CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
+    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
+    "FULLY_CONNECTED": "FullyConnectedOptions", "SOFTMAX": "SoftmaxOptions",
+    "CONCATENATION": "ConcatenationOptions", "ADD": "AddOptions", "SUB": "SubOptions",
+    "MUL": "MulOptions", "DIV": "DivOptions", "RESHAPE": "ReshapeOptions",
+    "GATHER": "GatherOptions", "TRANSPOSE": "TransposeOptions", "MEAN": "ReducerOptions",
+    "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions", "REDUCE_MIN": "ReducerOptions",
+    "SQUEEZE": "SqueezeOptions", "STRIDED_SLICE": "StridedSliceOptions",
+    "SPLIT": "SplitOptions", "SPLIT_V": "SplitVOptions", "TRANSPOSE_CONV": "TransposeConvOptions",
+    "PACK": "PackOptions", "UNPACK": "UnpackOptions", "LEAKY_RELU": "LeakyReluOptions",
+    "RESIZE_BILINEAR": "ResizeBilinearOptions",
+    "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions", "CALL_ONCE": "CallOnceOptions",
+    "VAR_HANDLE": "VarHandleOptions",
+}
+#: Ops whose options TFLM cannot do without: with no table it runs them on zeroed parameters
+#: (stride 0, filter 0, beta 0, alpha 0, count 0), not on the schema's defaults.
+_OPTIONS_REQUIRED = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "AVERAGE_POOL_2D",
+                     "MAX_POOL_2D", "SOFTMAX", "LEAKY_RELU", "PACK", "UNPACK")
+
+
+def _options(op: Any, opcode: str, where: str) -> dict[str, Any]:
     """The builtin options of an operator as a plain dict with snake_case keys.
 
     Enum-valued options (fused activation, padding) are turned into their names so that the
     compiler compares strings, not magic numbers.
     """
     table = op.BuiltinOptions()
-    obj = fb.BuiltinOptionsCreator(op.BuiltinOptionsType(), table) if table is not None else None
+    kind = op.BuiltinOptionsType()
+    expected = _EXPECTED_OPTIONS.get(opcode)
+    if expected is not None and kind != _OPTION_TYPES[expected]:
+        table = None  # TFLM's builtin_options_as_<expected>() is null for another type
+    obj = fb.BuiltinOptionsCreator(kind, table) if table is not None else None
     if obj is None:
+        if opcode in _OPTIONS_REQUIRED:
+            found = next((n for n, v in _OPTION_TYPES.items() if v == kind), str(kind))
+            raise ModelError(
+                f"{where}: {opcode} has no {expected} (its options table is {found}); TFLM "
+                "would run it with zeroed parameters"
+            )
         return {}
     out: dict[str, Any] = {}
     for key, value in vars(obj).items():
@@ -183,7 +219,7 @@ def _subgraph(
         for t in inputs + outputs:
             if t >= len(tensors) or t < -1:
                 raise ModelError(f"{where}: node {i} ({opcode}) refers to a missing tensor {t}")
-        options = _options(op)
+        options = _options(op, opcode, f"{where}: node {i}")
         if op.CustomOptionsLength():
             options["custom_options"] = op.CustomOptionsAsNumpy().tobytes()
         operators.append(
