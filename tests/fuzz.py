@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import faulthandler
 import hashlib
 import json
 import multiprocessing as mp
@@ -200,9 +201,11 @@ def _first_difference(got: list, want: list) -> str | None:
 
 
 def _child(model: bytes, workdir: str, conn: Any) -> None:
-    # Silence the child's C-level stderr (TFLM prints its complaints there).
+    # Silence the child's C-level stderr (TFLM prints its complaints there), and pytest's
+    # fault handler, which writes to its own copy of stderr: a dying child is a verdict here.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
+    faulthandler.disable()
     try:
         examine(model, Path(workdir), conn)
     finally:
