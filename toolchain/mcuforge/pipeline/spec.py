@@ -17,7 +17,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +295,9 @@ def _samples(table: _Table, key: str, rate: int) -> int:
     if f"{key}_ms" in table.data:
         ms = table.get(f"{key}_ms", float)
         samples = ms * rate / 1000
-        if samples != int(samples) or samples <= 0:
+        if samples <= 0:
+            raise PipelineError(f"{table.where}: {key}_ms = {ms} must be positive")
+        if samples != int(samples):
             raise PipelineError(f"{table.where}: {key}_ms = {ms} is not a whole number of "
                                 f"samples at {rate} Hz")
         return int(samples)
@@ -325,6 +327,11 @@ def written_frontend(params: dict[str, Any], rate: int, window: int, hop: int,
     # pipelines never need.
     from mcuforge.frontend_graph import FrontEndParams, write_frontend
 
+    from_pipeline = {"sample_rate", "window_ms", "hop_ms"}
+    allowed = sorted({f.name for f in fields(FrontEndParams)} - from_pipeline)
+    for key in params:
+        if key not in allowed and key not in from_pipeline:
+            raise PipelineError(f"{where}: unknown key '{key}' (allowed: {', '.join(allowed)})")
     for key in ("sample_rate", "window_ms", "hop_ms"):
         if key in params:
             raise PipelineError(f"{where}: '{key}' comes from the pipeline ([source], "
