@@ -60,14 +60,16 @@ def test_rejects_missing_file(tmp_path: Path) -> None:
         read_model(tmp_path / "absent.tflite")
 
 
-def test_control_flow_is_refused_by_name(zoo: Path) -> None:
-    def make_while(model: fb.ModelT) -> None:
+@pytest.mark.parametrize("op", ["WHILE", "IF"])
+def test_control_flow_is_refused_by_name(zoo: Path, op: str) -> None:
+    def make_control_flow(model: fb.ModelT) -> None:
         model.subgraphs += [model.subgraphs[0], model.subgraphs[0]]
-        model.operatorCodes[0].builtinCode = fb.BuiltinOperator.WHILE
-        model.operatorCodes[0].deprecatedBuiltinCode = fb.BuiltinOperator.WHILE
+        code = getattr(fb.BuiltinOperator, op)
+        model.operatorCodes[0].builtinCode = code
+        model.operatorCodes[0].deprecatedBuiltinCode = code
 
-    g = parse_model(_rewrite(zoo / "hello_world_int8.tflite", make_while), "while_model")
-    with pytest.raises(UnsupportedModelError, match=r"WHILE is not supported \(nodes 0, 1, 2\)"):
+    g = parse_model(_rewrite(zoo / "hello_world_int8.tflite", make_control_flow), f"{op}_model")
+    with pytest.raises(UnsupportedModelError, match=rf"{op} is not supported \(nodes 0, 1, 2\)"):
         check_graph(g)
 
 

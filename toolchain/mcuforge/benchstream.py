@@ -88,9 +88,10 @@ def _yes(ok: bool) -> str:
 
 def render_streams(results: StreamResults) -> list[str]:
     lines = ["", "## Streaming models on mps2-an386 (Cortex-M4) against TFLM", "",
-             "Instructions per step in the steady state (a stream from the initial state; "
-             "the first step costs the same), arena and state (the variables, kept between "
-             "steps outside the arena).", "",
+             "Instructions per step in the steady state (one stream from the initial state, "
+             "the median of the steps after the first; `mcuforge bench` reports the first "
+             "apart), arena and state (the variables, kept between steps outside the "
+             "arena).", "",
              "| model | TFLM + CMSIS-NN | goal | mcuforge | vs TFLM | met | TFLM arena | goal "
              "arena + state | arena | state | met |",
              "|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|:-:|"]
