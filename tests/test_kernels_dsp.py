@@ -107,21 +107,58 @@ def _shape(rng: np.random.Generator) -> tuple[int, int, int]:
     return int(rng.integers(1, 12)), int(rng.integers(1, 14)), int(rng.choice(CHANNELS))
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_conv_dsp_on_host(seed: int, tmp_path: Path) -> None:
-    rng = np.random.default_rng(2000 + seed)
-    shape = _shape(rng)
-    branches = [_conv(rng, *shape[:2]) for _ in range(3)]
+def _branch_model(rng: np.random.Generator, shape: tuple[int, int, int],
+                  branches: list[tuple[Any, str, bool]], seed: int) -> tuple[bytes, str]:
+    """Convolution branches over one input as an int8 model (biases dropped where a branch has
+    none; odd seeds with moved output quantization) and its description."""
     model = int8_tflite(_model(shape, [b for b, _, _ in branches]), [shape], seed=seed)
     if not all(bias for _, _, bias in branches):
         model = _drop_bias(model, rng)
     if seed % 2:
         model = _requantize_outputs(model, rng)
-    name = f"{shape} | " + " | ".join(d for _, d, _ in branches)
+    return model, f"{shape} | " + " | ".join(d for _, d, _ in branches)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_conv_dsp_on_host(seed: int, tmp_path: Path) -> None:
+    rng = np.random.default_rng(2000 + seed)
+    shape = _shape(rng)
+    model, name = _branch_model(rng, shape, [_conv(rng, *shape[:2]) for _ in range(3)], seed)
     optimize = "size" if seed % 3 == 2 else "speed"
     manifest = check_bit_exact(model, tmp_path, name=name, seed=seed, families=DSP,
                                optimize=optimize, cflags=_steps(seed))
     assert _dsp_kernels(manifest).count("mcuforge_conv2d_s8_dsp") == 3
+
+
+def _one_pixel_conv(rng: np.random.Generator, h: int, w: int) -> tuple[Any, str, bool]:
+    """A convolution whose window is its whole input (a streaming model's layers): one output
+    pixel, any stride, 1-40 filters."""
+    import tensorflow as tf
+
+    filters = int(rng.integers(1, 41))
+    strides = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    act = ACTIVATIONS[int(rng.integers(len(ACTIVATIONS)))]
+    bias = bool(rng.random() < 0.7)
+    layer = tf.keras.layers.Conv2D(filters, (h, w), strides=strides, padding="valid",
+                                   use_bias=bias, bias_initializer=_BIAS_INIT)
+    desc = f"conv{filters} k{(h, w)} s{strides} valid {act}"
+    return (lambda x: _activation(act)(layer(x))), desc, bias
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_pixel_conv_dsp_on_host(seed: int, tmp_path: Path) -> None:
+    """With four or more filters it runs on the matrix kernel (its window is one row of the
+    input), with fewer on the convolution kernel; bit-exact either way."""
+    rng = np.random.default_rng(2400 + seed)
+    shape = (int(rng.integers(1, 7)), int(rng.integers(1, 4)), int(rng.integers(1, 70)))
+    branches = [_one_pixel_conv(rng, *shape[:2]) for _ in range(3)]
+    model, name = _branch_model(rng, shape, branches, seed)
+    manifest = check_bit_exact(model, tmp_path, name=name, seed=seed, families=DSP,
+                               optimize="size" if seed % 3 == 2 else "speed",
+                               cflags=_steps(seed))
+    wide = sum(int(d.split()[0][4:]) >= 4 for _, d, _ in branches)
+    assert _dsp_kernels(manifest).count("mcuforge_fully_connected_s8_dsp") == wide, name
+    assert _dsp_kernels(manifest).count("mcuforge_conv2d_s8_dsp") == 3 - wide, name
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -187,6 +224,15 @@ def test_mixed_model_dsp_on_cortex_m4(seed: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.qemu
+def test_one_pixel_conv_dsp_on_cortex_m4(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2450)
+    shape = (5, 1, 40)  # mww_okay_nabu's first layer: 5 frames of 40 features
+    branches = [_one_pixel_conv(rng, *shape[:2]) for _ in range(3)]
+    model = int8_tflite(_model(shape, [b for b, _, _ in branches]), [shape], seed=2450)
+    assert check_on_qemu(model, "mps2-an386", tmp_path, name="one_pixel") > 0
+
+
+@pytest.mark.qemu
 def test_add_dsp_on_cortex_m4(tmp_path: Path) -> None:
     assert check_on_qemu(_add_model(44), "mps2-an386", tmp_path, name="add44") > 0
 
@@ -229,9 +275,13 @@ def test_opt_picks_specialized_or_shared_bodies() -> None:
     assert _macros("person_detect", "balanced") == _macros("person_detect", "size")
     assert _macros("mlperf_kws_ref_model", "balanced") == _macros("mlperf_kws_ref_model",
                                                                   "speed")
-    # Six depthwise geometries, all under SMALL_LAYER_MACS: specialized (a streaming model).
-    assert _macros("mww_okay_nabu", "balanced") == _macros("mww_okay_nabu", "speed")
-    assert _macros("mww_okay_nabu", "balanced") != _macros("mww_okay_nabu", "size")
+    # A streaming model: six depthwise geometries, all under SMALL_LAYER_MACS, specialized;
+    # its one-pixel convolutions run on the matrix kernel, four geometries with a 6,400-MAC
+    # layer among them: shared, with its classifier.
+    assert _macros("mww_okay_nabu", "balanced") == {
+        "CONV_2D": {"MF_FC_DSP_SHARED"}, "DEPTHWISE_CONV_2D": {"MF_DW_DSP_SPEC"},
+        "FULLY_CONNECTED": {"MF_FC_DSP_SHARED"}}
+    assert _macros("mww_okay_nabu", "speed")["CONV_2D"] == {"MF_FC_DSP_SPEC"}
 
 
 def test_unknown_opt_is_refused_by_name() -> None:

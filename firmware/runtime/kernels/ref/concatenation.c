@@ -5,7 +5,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
-#include <string.h>
+
+#include "kernels/bytes.h"
 
 void mcuforge_concatenation(const mcuforge_concat_params_t *p, void *output, ...) {
     size_t row = 0;
@@ -19,7 +20,7 @@ void mcuforge_concatenation(const mcuforge_concat_params_t *p, void *output, ...
         const uint8_t *in = va_arg(inputs, const void *);
         const size_t n = (size_t)p->chunk_bytes[i];
         for (size_t k = 0; k < (size_t)p->outer; ++k) {
-            memcpy(out + k * row, in + k * n, n);
+            mf_copy_bytes(out + k * row, in + k * n, n);
         }
         out += n;
     }

@@ -3,13 +3,14 @@
 #include "kernels/copy.h"
 
 #include <stddef.h>
-#include <string.h>
+
+#include "kernels/bytes.h"
 
 static inline uint8_t *copy_run(uint8_t *out, const uint8_t *in, size_t run) {
     if (run == 1) {
         *out = *in;
     } else {
-        memcpy(out, in, run);
+        mf_copy_bytes(out, in, run);
     }
     return out + run;
 }

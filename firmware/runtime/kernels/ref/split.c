@@ -4,7 +4,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
-#include <string.h>
+
+#include "kernels/bytes.h"
 
 void mcuforge_split(const mcuforge_split_params_t *p, const void *input, ...) {
     size_t row = 0;
@@ -18,7 +19,7 @@ void mcuforge_split(const mcuforge_split_params_t *p, const void *input, ...) {
         uint8_t *out = va_arg(outputs, void *);
         const size_t n = (size_t)p->chunk_bytes[i];
         for (size_t k = 0; k < (size_t)p->outer; ++k) {
-            memcpy(out + k * n, in + k * row, n);
+            mf_copy_bytes(out + k * n, in + k * row, n);
         }
         in += n;
     }

@@ -11,7 +11,7 @@ from mcuforge.compiler.ops.base import (
     check_activation,
     expect_dtypes,
 )
-from mcuforge.compiler.ops.dsp import conv_call
+from mcuforge.compiler.ops.dsp import conv_call, matmul_call
 from mcuforge.compiler.ops.spatial import (
     Window,
     bias_arg,
@@ -100,8 +100,16 @@ def _lower_dsp(op: Operator, graph: Graph, w: Window, requant: dict, consts: lis
     inp, weights, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     assert weights.data is not None
     bias = graph.tensors[bias_arg(op)].data if bias_arg(op) >= 0 else None
-    # Every convolution, 1x1 included, goes through the im2col kernel: its two-pixel blocking
-    # extends each weight once per pixel pair, which beats the matrix kernel's row blocking.
+    if _one_pixel_over_all_input(w):
+        # Its one patch is the whole input, as it lies in memory: a matrix-vector product per
+        # batch. The matrix kernel's four-row blocking then beats the im2col kernel, which
+        # has no second pixel to pair (streaming models' pointwise layers: 2.4 -> 1.x per MAC).
+        return matmul_call(
+            op, input_tensor=op.inputs[0], output_tensor=op.outputs[0], weights=weights.data,
+            bias=bias, input_zero_point=inp.zero_point, batches=w.batches, requant=requant,
+            output_offset=out.zero_point, act_min=act_min, act_max=act_max)
+    # Every other convolution, 1x1 included, goes through the im2col kernel: its two-pixel
+    # blocking extends each weight once per pixel pair, which beats the matrix kernel's rows.
     call = conv_call(
         op, w.params(), input_tensor=op.inputs[0], output_tensor=op.outputs[0],
         weights=weights.data, bias=bias, input_zero_point=inp.zero_point, requant=requant,
@@ -109,3 +117,13 @@ def _lower_dsp(op: Operator, graph: Graph, w: Window, requant: dict, consts: lis
     )
     call.overlap = row_overlap(w, inp, out)
     return call
+
+
+def _one_pixel_over_all_input(w: Window) -> bool:
+    """One output pixel whose window is the whole unpadded input (undilated, or 1x1), with a
+    full block of the matrix kernel's four rows: a classifier's last 1x1 layer over two
+    classes (person_detect) gains 450 instructions and would cost the matrix kernel's code."""
+    return (w.out_h == w.out_w == 1 and w.out_c >= 4
+            and w.filter_h == w.in_h and w.filter_w == w.in_w and w.pad_h == w.pad_w == 0
+            and (w.dilation_h == 1 or w.filter_h == 1)
+            and (w.dilation_w == 1 or w.filter_w == 1))
