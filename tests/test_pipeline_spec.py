@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mcuforge.errors import PipelineError
+from mcuforge.frontend_graph import MICRO_SPEECH, write_frontend
 from mcuforge.pipeline import open_pipeline
 from mcuforge.pipeline.spec import load_pipeline, read_esphome_manifest
 
@@ -36,12 +38,15 @@ def test_esphome_manifest_as_published(zoo: Path, tmp_path: Path) -> None:
     # The published manifest names okay_nabu.tflite; the copy here is mww_okay_nabu.tflite.
     assert json.loads((zoo / "mww_okay_nabu.json").read_text())["model"] == "okay_nabu.tflite"
     layout = open_pipeline(zoo / "mww_okay_nabu.json")
-    assert layout.spec.frontend.path.name == "audio_preprocessor_int8.tflite"
+    # ESPHome's front end, written by mcuforge: micro_speech's graph without the band zeroing
+    frontend = layout.spec.frontend
+    assert (frontend.window, frontend.hop) == (480, 160)
+    assert frontend.data == write_frontend(replace(MICRO_SPEECH, hop_ms=10,
+                                                   zero_outside_band=False))
     assert layout.spec.models[0].path.name == "mww_okay_nabu.tflite"
     assert [d.label for d in layout.detectors] == ["Okay Nabu"]
     # The original file name wins when it is there.
-    for name in ("mww_okay_nabu.json", "audio_preprocessor_int8.tflite"):
-        shutil.copy(zoo / name, tmp_path / name)
+    shutil.copy(zoo / "mww_okay_nabu.json", tmp_path / "mww_okay_nabu.json")
     shutil.copy(zoo / "mww_okay_nabu.tflite", tmp_path / "okay_nabu.tflite")
     assert load_pipeline(tmp_path / "mww_okay_nabu.json").models[0].path.name == \
         "okay_nabu.tflite"
@@ -70,7 +75,7 @@ def test_manifest_errors_name_the_problem(zoo: Path, tmp_path: Path) -> None:
     good = (zoo / "mww_okay_nabu.json").read_text()
     assert "looked for okay_nabu.tflite and mww_okay_nabu.tflite" in _manifest_error(
         tmp_path, good)
-    # Without TFLM's preprocessor file next to it, mcuforge writes the same front end itself.
+    # The manifest's folder needs only the model: mcuforge writes the front end itself.
     shutil.copy(zoo / "mww_okay_nabu.tflite", tmp_path / "mww_okay_nabu.tflite")
     (tmp_path / "alone.json").write_text(good)
     written = open_pipeline(tmp_path / "alone.json").spec.frontend
@@ -228,13 +233,10 @@ def test_front_end_parameter_errors(zoo: Path, tmp_path: Path) -> None:
         open_pipeline(path)
 
 
-def test_bench_pipeline_without_vad_is_the_example_minus_its_gate(tmp_path: Path) -> None:
-    """make bench's per-hop goal is front end + okay_nabu alone: the example pipeline with the
-    VAD model (and its gate) dropped, everything else as the example has it."""
-    from mcuforge.benchstream import PIPELINE, _without_vad
-    from mcuforge.pipeline import open_pipeline
-
-    alone, full = open_pipeline(_without_vad(tmp_path)), open_pipeline(PIPELINE)
+def test_manifest_alone_is_the_example_pipeline_minus_its_gate(zoo: Path) -> None:
+    """make bench's per-hop goal is front end + okay_nabu alone, measured as `listen
+    mww_okay_nabu.json` runs it: the same front end and hop as the example pipeline file."""
+    alone, full = open_pipeline(zoo / "mww_okay_nabu.json"), open_pipeline(EXAMPLE)
     assert [s.name for s in alone.stages] == ["okay_nabu"]
     assert [s.name for s in full.stages] == ["okay_nabu", "vad"]
     assert alone.hop == full.hop and alone.spec.frontend == full.spec.frontend

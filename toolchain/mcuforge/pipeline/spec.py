@@ -33,10 +33,11 @@ ESPHOME_WINDOW_MS = 30
 #: After a start or a detection ESPHome ignores this many feature slices whose newest
 #: probability is below the cutoff (MIN_SLICES_BEFORE_DETECTION in streaming_model.h).
 ESPHOME_REFRACTORY_SLICES = 100
-#: The front end mcuforge looks for next to an ESPHome manifest: TFLM's micro_speech
-#: preprocessor, the same microfrontend arithmetic ESPHome runs, as a .tflite graph.
-DEFAULT_FRONTEND = "audio_preprocessor_int8.tflite"
-
+#: The front end of a manifest given alone: TFLM's micro_speech preprocessor (the microfrontend
+#: arithmetic ESPHome runs), written by mcuforge.frontend_graph. Without the graph's zeroing of
+#: the FFT bins outside the filter bank's band (bins no channel reads): the same features as
+#: TFLM's published audio_preprocessor_int8.tflite, in four fewer ops (tests/test_frontend_graph).
+MANIFEST_FRONTEND: dict[str, Any] = {"zero_outside_band": False}
 
 @dataclass(frozen=True)
 class FrontendSpec:
@@ -220,25 +221,13 @@ def _manifest_model(path: Path, top: _Table) -> Path:
 
 def _manifest_pipeline(path: Path) -> PipelineSpec:
     """A manifest alone: ESPHome's front end settings (16 kHz mono, 30 ms windows every
-    feature_step_size) on TFLM's preprocessor graph from the manifest's folder, or else on the
-    same graph written by mcuforge.frontend_graph (its defaults are ESPHome's microfrontend
-    settings)."""
+    feature_step_size) on TFLM's micro_speech preprocessor as mcuforge writes it
+    (:data:`MANIFEST_FRONTEND`); a pipeline file's [frontend] can name another graph."""
     manifest = read_esphome_manifest(path)
     rate = 16000
     window = ESPHOME_WINDOW_MS * rate // 1000
     hop = manifest.feature_step_size * rate // 1000
-    file = path.parent / DEFAULT_FRONTEND
-    if file.is_file():
-        frontend = FrontendSpec(file, window, hop)
-    else:
-        try:
-            frontend = written_frontend({}, rate, window, hop, str(path))
-        except PipelineError:
-            raise PipelineError(
-                f"{path}: an ESPHome manifest names no front end; mcuforge uses TFLM's "
-                f"{DEFAULT_FRONTEND} (tensorflow/tflite-micro, examples/micro_speech/models) "
-                f"from the manifest's folder {path.parent}, and it is not there. Put it there, "
-                "or write a pipeline file with a [frontend] table (docs/pipeline.md)") from None
+    frontend = written_frontend(dict(MANIFEST_FRONTEND), rate, window, hop, str(path))
     return PipelineSpec(name=manifest.model_spec().name, path=path, sample_rate=rate,
                         channels=1, frontend=frontend, models=(manifest.model_spec(),))
 
