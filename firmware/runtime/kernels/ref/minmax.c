@@ -9,11 +9,26 @@
 #define MF_MINMAX(name, type, pick)                                                           \
     void name(const mcuforge_minmax_params_t *p, const type *input1, const type *input2,     \
               type *output) {                                                                 \
-        if (p->flat_size > 0) {                                                               \
-            /* A single value broadcast: its stride is 0 (the others step by one). */           \
-            const int32_t s1 = p->scalar == 1 ? 0 : 1, s2 = p->scalar == 2 ? 0 : 1;         \
+        /* A single value broadcast (the front end's clamps) kept in a register. */         \
+        if (p->scalar == 2) {                                                                 \
+            const type b = input2[0];                                                         \
             for (int32_t i = 0; i < p->flat_size; ++i) {                                      \
-                const type a = input1[i * s1], b = input2[i * s2];                            \
+                const type a = input1[i];                                                     \
+                output[i] = pick;                                                             \
+            }                                                                                 \
+            return;                                                                           \
+        }                                                                                     \
+        if (p->scalar == 1) {                                                                 \
+            const type a = input1[0];                                                         \
+            for (int32_t i = 0; i < p->flat_size; ++i) {                                      \
+                const type b = input2[i];                                                     \
+                output[i] = pick;                                                             \
+            }                                                                                 \
+            return;                                                                           \
+        }                                                                                     \
+        if (p->flat_size > 0) {                                                               \
+            for (int32_t i = 0; i < p->flat_size; ++i) {                                      \
+                const type a = input1[i], b = input2[i];                                      \
                 output[i] = pick;                                                             \
             }                                                                                 \
             return;                                                                           \
