@@ -82,7 +82,7 @@ def mutate(data: bytes, rng: random.Random, donors: list[bytes]) -> tuple[bytes,
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
         kind = rng.choice(("flip", "flip", "word", "word", "word", "byte", "truncate", "splice"))
         n = len(out)
-        if n < 8:
+        if n <= 8:  # an earlier truncation left the header alone: nothing more to cut
             break
         if kind == "flip":
             pos = rng.randrange(n)
@@ -285,6 +285,8 @@ def campaign(
     counts: collections.Counter[str] = collections.Counter()
     findings: list[tuple[str, str, str]] = []
     start = time.monotonic()
+    if log is not None:  # a new folder for this campaign's log
+        log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mcuforge-fuzz-") as tmp:
         workdir = Path(tmp)
         for n_done, i in enumerate(range(first + shard[0], mutants, shard[1]), start=1):
