@@ -145,6 +145,11 @@ def _one_pixel_conv(rng: np.random.Generator, h: int, w: int) -> tuple[Any, str,
     return (lambda x: _activation(act)(layer(x))), desc, bias
 
 
+def _matrix_layers(branches: list[tuple[Any, str, bool]]) -> int:
+    """How many of _one_pixel_conv's layers have the four filters the matrix kernel needs."""
+    return sum(int(desc.split()[0].removeprefix("conv")) >= 4 for _, desc, _ in branches)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_one_pixel_conv_dsp_on_host(seed: int, tmp_path: Path) -> None:
     """With four or more filters it runs on the matrix kernel (its window is one row of the
@@ -156,7 +161,7 @@ def test_one_pixel_conv_dsp_on_host(seed: int, tmp_path: Path) -> None:
     manifest = check_bit_exact(model, tmp_path, name=name, seed=seed, families=DSP,
                                optimize="size" if seed % 3 == 2 else "speed",
                                cflags=_steps(seed))
-    wide = sum(int(d.split()[0][4:]) >= 4 for _, d, _ in branches)
+    wide = _matrix_layers(branches)
     assert _dsp_kernels(manifest).count("mcuforge_fully_connected_s8_dsp") == wide, name
     assert _dsp_kernels(manifest).count("mcuforge_conv2d_s8_dsp") == 3 - wide, name
 
@@ -230,6 +235,13 @@ def test_one_pixel_conv_dsp_on_cortex_m4(tmp_path: Path) -> None:
     branches = [_one_pixel_conv(rng, *shape[:2]) for _ in range(3)]
     model = int8_tflite(_model(shape, [b for b, _, _ in branches]), [shape], seed=2450)
     assert check_on_qemu(model, "mps2-an386", tmp_path, name="one_pixel") > 0
+    from mcuforge.compiler.compile import compile_graph
+    from mcuforge.model import parse_model
+
+    kernels = [c.kernel for c in compile_graph(parse_model(model, "one_pixel"),
+                                               kernel_families=DSP).calls]
+    wide = _matrix_layers(branches)
+    assert wide > 0 and kernels.count("mcuforge_fully_connected_s8_dsp") == wide, kernels
 
 
 @pytest.mark.qemu

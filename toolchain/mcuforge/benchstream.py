@@ -114,9 +114,8 @@ def _pipeline_table(pipelines: dict[str, ListenReport]) -> list[str]:
              f"`mcuforge listen tests/zoo/mww_okay_nabu.json --board {M4}` (okay_nabu: its "
              "ESPHome manifest alone) and `models/pipelines/okay_nabu.toml` (okay_nabu + vad) "
              f"over {AUDIO_SECONDS:g} s of seeded noise: the device counts every stage of "
-             "every hop "
-             "(the front end each hop, okay_nabu every third, the VAD every third when "
-             "present). Per hop = mean over all hops. TFLM needs about 171,000 instructions "
+             "every hop (the front end each hop, okay_nabu every third, the VAD every third "
+             "when present). Per hop = mean over all hops. TFLM needs about 171,000 instructions "
              f"per hop for the front end and okay_nabu. Goal: front end + okay_nabu + detection "
              f"<= {HOP_GOAL:,} per hop, RAM below ESPHome's declared {ESPHOME_ARENA:,}-byte "
              "arena for the model alone.", "",

@@ -6,7 +6,11 @@
  *
  * Same contract as memcpy (no overlap, except what a forward copy tolerates: every block is
  * loaded before it is stored, blocks in increasing address order, as picolibc does). Blocks need
- * source and destination to share their offset within a word; otherwise memcpy does it. */
+ * source and destination to share their offset within a word; otherwise memcpy does it.
+ *
+ * The DSP depthwise kernel keeps its own mf_copy_aligned (kernels/dsp/dsp.h) for window rows
+ * it knows to be aligned and a multiple of 4 bytes: this one's checks there cost person_detect
+ * 51 thousand instructions and 256 bytes of code (measured). */
 #ifndef MCUFORGE_KERNEL_BYTES_H
 #define MCUFORGE_KERNEL_BYTES_H
 

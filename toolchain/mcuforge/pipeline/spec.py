@@ -39,6 +39,7 @@ ESPHOME_REFRACTORY_SLICES = 100
 #: TFLM's published audio_preprocessor_int8.tflite, in four fewer ops (tests/test_frontend_graph).
 MANIFEST_FRONTEND: dict[str, Any] = {"zero_outside_band": False}
 
+
 @dataclass(frozen=True)
 class FrontendSpec:
     path: Path

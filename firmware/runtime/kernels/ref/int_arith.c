@@ -36,9 +36,10 @@ static inline int32_t div_one(int32_t a, int32_t b) {
         }                                                                                      \
     } while (0)
 
-#define MCUFORGE_INT_BINARY(name, op)                                                            \
-    MF_INT_LINKAGE void name(const mcuforge_int_arith_params_t *p, const int32_t *input1,                      \
-              const int32_t *input2, int32_t *output) {                                         \
+/* `linkage`: empty for the public kernels, `static` for one a public kernel wraps. */
+#define MCUFORGE_INT_BINARY(linkage, name, op)                                                  \
+    linkage void name(const mcuforge_int_arith_params_t *p, const int32_t *input1,              \
+                      const int32_t *input2, int32_t *output) {                                 \
         const int32_t lo = p->act_min, hi = p->act_max;                                        \
         if (p->scalar == 1) {                                                                   \
             const int32_t a = input1[0];                                                        \
@@ -62,12 +63,9 @@ static inline int32_t div_one(int32_t a, int32_t b) {
         }                                                                                       \
     }
 
-#define MF_INT_LINKAGE
-MCUFORGE_INT_BINARY(mcuforge_add_s32, add_one)
-MCUFORGE_INT_BINARY(mcuforge_mul_s32, mul_one)
-#undef MF_INT_LINKAGE
-#define MF_INT_LINKAGE static
-MCUFORGE_INT_BINARY(div_any, div_one)
+MCUFORGE_INT_BINARY(, mcuforge_add_s32, add_one)
+MCUFORGE_INT_BINARY(, mcuforge_mul_s32, mul_one)
+MCUFORGE_INT_BINARY(static, div_any, div_one)
 
 /* A constant divisor other than 0 and -1 (the front end's "/ 666") leaves only C's division in
  * the loop; everything else takes div_one's cases per element. */

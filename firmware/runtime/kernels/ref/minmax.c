@@ -6,31 +6,29 @@
 
 #include "kernels/broadcast.h"
 
+/* The flat loop: `a_at` and `b_at` read input 1 and input 2 at output i. */
+#define MF_MINMAX_FLAT(type, pick, a_at, b_at)                                                \
+    for (int32_t i = 0; i < p->flat_size; ++i) {                                              \
+        const type a = (a_at), b = (b_at);                                                    \
+        output[i] = pick;                                                                     \
+    }
+
 #define MF_MINMAX(name, type, pick)                                                           \
     void name(const mcuforge_minmax_params_t *p, const type *input1, const type *input2,     \
               type *output) {                                                                 \
-        /* A single value broadcast (the front end's clamps) kept in a register. */         \
+        /* A single value broadcast (the front end's clamps) is read once, before the loop. */ \
         if (p->scalar == 2) {                                                                 \
-            const type b = input2[0];                                                         \
-            for (int32_t i = 0; i < p->flat_size; ++i) {                                      \
-                const type a = input1[i];                                                     \
-                output[i] = pick;                                                             \
-            }                                                                                 \
+            const type only = input2[0];                                                      \
+            MF_MINMAX_FLAT(type, pick, input1[i], only)                                       \
             return;                                                                           \
         }                                                                                     \
         if (p->scalar == 1) {                                                                 \
-            const type a = input1[0];                                                         \
-            for (int32_t i = 0; i < p->flat_size; ++i) {                                      \
-                const type b = input2[i];                                                     \
-                output[i] = pick;                                                             \
-            }                                                                                 \
+            const type only = input1[0];                                                      \
+            MF_MINMAX_FLAT(type, pick, only, input2[i])                                       \
             return;                                                                           \
         }                                                                                     \
         if (p->flat_size > 0) {                                                               \
-            for (int32_t i = 0; i < p->flat_size; ++i) {                                      \
-                const type a = input1[i], b = input2[i];                                      \
-                output[i] = pick;                                                             \
-            }                                                                                 \
+            MF_MINMAX_FLAT(type, pick, input1[i], input2[i])                                  \
             return;                                                                           \
         }                                                                                     \
         mf_broadcast_t it = {{0, 0, 0, 0, 0, 0}, 0, 0};                                       \
